@@ -1,0 +1,33 @@
+# edgefm — two commands: `make test` and `make reproduce` (both create .venv when missing).
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.installed
+
+.PHONY: venv test quick reproduce lab bench clean
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (edgefm)" >/dev/null
+	touch $(STAMP)
+
+test: venv  ## run the test suite (includes every notebook in quick mode)
+	$(PY) -m pytest -q
+
+quick: venv  ## run every notebook with QUICK=True
+	$(VENV)/bin/edgefm reproduce --quick
+
+reproduce: venv  ## run every notebook at full size, figures under results/
+	$(VENV)/bin/edgefm reproduce
+
+lab: venv  ## open JupyterLab on notebooks/ with the project's kernel
+	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+
+bench: venv  ## speed benchmarks (medians printed)
+	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf results .pytest_cache

@@ -1,0 +1,56 @@
+"""edgefm: microservice-based foundation-model inference at the network edge.
+
+Tier 1 places core microservices with an integer program (SCIP); tier 2
+orchestrates light microservices each slot with effective capacity and
+Lyapunov drift-plus-penalty; a slotted simulator measures on-time completion
+and cost. The model and its equations (E1–E21) are in ``notebooks/00_system_model.ipynb``.
+
+The public API is flat: ``edgefm.sample_scenario``, ``edgefm.Network``, ...
+Heavy modules (solvers, plotting, dask) load on first use.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from .errors import (DecisionError, EdgeFMError, InfeasibleError, ScenarioError, SimulationError, SolverError,
+                     TimeLimitWarning)
+from .rng import as_generator, stream, streams
+from .scenario import Scenario, ScenarioSpec, load_scenario, load_spec, sample_scenario
+
+__version__ = "0.1.0"
+
+# name -> module holding it; imported lazily on first attribute access
+_LAZY = {
+    "Network": "edgefm.network",
+    "transfer_delay": "edgefm.network",
+}
+
+
+def __getattr__(name):
+    mod = _LAZY.get(name)
+    if mod is None:
+        raise AttributeError(f"module 'edgefm' has no attribute {name!r}")
+    value = getattr(importlib.import_module(mod), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
+
+
+def data_path(*parts: str) -> Path:
+    """Path of a file shipped in the project's ``data/`` folder.
+
+    Looks for ``data/`` beside the package (an editable install or a clone).
+    """
+    root = Path(__file__).resolve().parent.parent / "data"
+    return root.joinpath(*parts)
+
+
+__all__ = [
+    "EdgeFMError", "ScenarioError", "InfeasibleError", "SolverError", "SimulationError", "DecisionError",
+    "TimeLimitWarning", "stream", "streams", "as_generator", "Scenario", "ScenarioSpec", "load_spec",
+    "load_scenario", "sample_scenario", "data_path", *_LAZY,
+]

@@ -1,0 +1,63 @@
+"""One exception hierarchy for edgefm.
+
+Every error a user can trigger with bad input or an impossible instance is an
+:class:`EdgeFMError`, so ``except EdgeFMError`` catches all of them and the
+command line turns them into one readable line.
+"""
+from __future__ import annotations
+
+__all__ = [
+    "EdgeFMError",
+    "ScenarioError",
+    "InfeasibleError",
+    "SolverError",
+    "SimulationError",
+    "DecisionError",
+    "TimeLimitWarning",
+]
+
+
+class EdgeFMError(Exception):
+    """Base class of every edgefm error."""
+
+
+class ScenarioError(EdgeFMError, ValueError):
+    """A scenario file or object is invalid.
+
+    The message names the file, the field path and the reason, e.g.
+    ``paper.yaml: microservices[3].a: must be > 0, got -1``.
+    """
+
+    def __init__(self, reason: str, *, field: str | None = None, source: str | None = None):
+        self.reason = reason
+        self.field = field
+        self.source = source
+        where = ": ".join(p for p in (source, field) if p)
+        super().__init__(f"{where}: {reason}" if where else reason)
+
+
+class InfeasibleError(EdgeFMError):
+    """An optimisation instance has no feasible solution.
+
+    The message says which constraint cannot be met and by how much, when a
+    necessary condition identifies it; otherwise it names the constraint family.
+    """
+
+
+class SolverError(EdgeFMError, RuntimeError):
+    """A solver failed for a reason other than infeasibility (missing back-end,
+    numerical trouble, unbounded model)."""
+
+
+class SimulationError(EdgeFMError, RuntimeError):
+    """The simulator reached an inconsistent state."""
+
+
+class DecisionError(SimulationError):
+    """A controller returned a decision the simulator cannot apply, e.g. one
+    that exceeds a node's resource capacity (E8)."""
+
+
+class TimeLimitWarning(UserWarning):
+    """A solver stopped at its time limit; the result holds the incumbent and
+    its proven gap, not a certified optimum."""
