@@ -1,0 +1,118 @@
+"""The controller interface between the simulator and the tier-2 methods.
+
+Each slot the engine hands a controller a :class:`State` (read-only views of
+the engine's arrays) and applies the :class:`Decision` it returns: how many
+instances of each light MS run on each node, their parallelism cap y, and the
+node each waiting light stage is routed to. The engine enforces resource
+feasibility (E8) and raises :class:`~edgefm.errors.DecisionError` naming the
+node and the resource when a decision violates it.
+
+A new method is one class with ``reset`` and ``decide`` and one registry entry
+(:data:`edgefm.control.REGISTRY`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+__all__ = ["State", "Decision", "Controller", "RunContext"]
+
+
+@dataclass
+class RunContext:
+    """What a controller learns once, at :meth:`Controller.reset`.
+
+    ``core_x`` is the core placement (V × M instance counts), ``n_tasks`` the
+    number of tasks of the run (task ids are 0 … n_tasks−1), ``rng`` the
+    controller's own random stream (``"policy"``).
+    """
+
+    scenario: object
+    network: object
+    core_x: np.ndarray
+    n_tasks: int
+    task_type: np.ndarray
+    task_arrival_ms: np.ndarray
+    task_deadline_ms: np.ndarray
+    rng: np.random.Generator
+    options: dict = field(default_factory=dict)
+
+
+@dataclass
+class State:
+    """The engine's state at the start of slot ``t`` (time ``now`` ms).
+
+    Waiting light stages (all parents finished, not yet routed), in engine
+    order (oldest task first):
+
+    - ``stage``, ``stage_ms``, ``stage_task`` : int arrays of length S.
+    - ``ready`` : (S, V) data-ready time (ms) of each waiting stage at each
+      node: when its inputs would arrive there (E3–E4); never earlier than ``now``.
+
+    Light instances (one row per instance, length I):
+
+    - ``inst_node``, ``inst_ms`` : int arrays; ``inst_jobs`` admitted unfinished
+      jobs; ``inst_backlog`` remaining work (MB) of those jobs.
+
+    Aggregates: ``light_counts`` (V, M) instances, ``busy_counts`` (V, M)
+    instances with admitted jobs (cannot be removed), ``parallelism`` (V, M)
+    current y, ``free_capacity`` (V, K) resources left after core and current
+    light instances (0 on a node that is down), ``node_up`` (V,) bool,
+    ``active_tasks`` ids of tasks arrived and not finished.
+    """
+
+    t: int
+    now: float
+    stage: np.ndarray
+    stage_ms: np.ndarray
+    stage_task: np.ndarray
+    ready: np.ndarray
+    inst_node: np.ndarray
+    inst_ms: np.ndarray
+    inst_jobs: np.ndarray
+    inst_backlog: np.ndarray
+    light_counts: np.ndarray
+    busy_counts: np.ndarray
+    parallelism: np.ndarray
+    free_capacity: np.ndarray
+    node_up: np.ndarray
+    active_tasks: np.ndarray
+
+    @property
+    def n_waiting(self) -> int:
+        return len(self.stage)
+
+
+@dataclass
+class Decision:
+    """A controller's decision for one slot.
+
+    - ``light_counts`` : (V, M) desired light instance counts (core columns
+      ignored); ``None`` keeps the current counts. Counts below the busy count
+      are raised to it (busy instances are never removed).
+    - ``parallelism`` : (V, M) array or scalar y ≥ 1 (admission cap per
+      instance); ``None`` keeps the current caps.
+    - ``route`` : (S,) node index for each waiting stage of the state, −1 to
+      keep it waiting. A routed stage joins the least-occupied instance of its
+      MS on that node that has admission room; if none has room it stays
+      waiting (counted as an overflow).
+    """
+
+    light_counts: np.ndarray | None = None
+    parallelism: np.ndarray | int | None = None
+    route: np.ndarray | None = None
+
+
+@runtime_checkable
+class Controller(Protocol):
+    """What the engine needs from a tier-2 method."""
+
+    name: str
+
+    def reset(self, ctx: RunContext) -> None:
+        """Prepare for a run (called once before slot 0)."""
+
+    def decide(self, state: State) -> Decision:
+        """Decide light instances, parallelism and routing for this slot."""

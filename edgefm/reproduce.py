@@ -1,0 +1,142 @@
+"""Run the notebook suite with papermill and write ``results/manifest.json``.
+
+Each ``notebooks/NN_*.ipynb`` runs in order (kernel ``python3``) with
+``QUICK`` set by ``--quick``; executed copies go to ``results/notebooks/``,
+figures to ``results/figures/`` (through :func:`edgefm.plots.savefig`). The
+manifest records the git commit, the parameters, package versions, the seconds
+each notebook took and the figures it produced. A failure names the notebook
+and the cell.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+__all__ = ["NotebookRun", "find_notebooks", "run_notebooks", "project_root"]
+
+_VERSIONED = ("numpy", "scipy", "cvxpy", "pyscipopt", "highspy", "networkx", "pandas", "matplotlib",
+              "seaborn", "papermill", "dask")
+
+
+def project_root() -> Path:
+    """The clone's root folder (holds ``notebooks/`` and ``pyproject.toml``)."""
+    return Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class NotebookRun:
+    """Outcome of one notebook: ``status`` is ``"ok"`` or ``"failed"``."""
+
+    notebook: str
+    status: str
+    seconds: float
+    figures: list[str] = field(default_factory=list)
+    error: str | None = None
+
+
+def find_notebooks(only: list[str] | None = None, root: Path | None = None) -> list[Path]:
+    """Notebooks ``NN_*.ipynb`` in execution order, optionally only those whose
+    number (``"03"``) or stem is listed in ``only``."""
+    nbdir = (root or project_root()) / "notebooks"
+    nbs = sorted(p for p in nbdir.glob("[0-9][0-9]_*.ipynb"))
+    if only:
+        want = {o.zfill(2) if o.isdigit() else o for o in only}
+        nbs = [p for p in nbs if p.name[:2] in want or p.stem in want]
+        if not nbs:
+            raise FileNotFoundError(f"no notebook matches --only {' '.join(only)} in {nbdir}")
+    return nbs
+
+
+def _versions() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for name in _VERSIONED:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def _git_commit(root: Path) -> str | None:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+
+
+def _figures(figdir: Path) -> dict[str, float]:
+    return {p.name: p.stat().st_mtime_ns for p in figdir.glob("*.png")} if figdir.exists() else {}
+
+
+def run_notebooks(quick: bool = False, only: list[str] | None = None, keep_going: bool = False,
+                  results: Path | None = None, parameters: dict | None = None, progress: bool = True,
+                  root: Path | None = None) -> list[NotebookRun]:
+    """Execute the notebooks and write the manifest.
+
+    Parameters
+    ----------
+    quick : bool
+        Pass ``QUICK=True`` (small grids, short horizons, same code paths).
+    only : list of str, optional
+        Notebook numbers or stems to run.
+    keep_going : bool
+        Run the remaining notebooks after a failure.
+    results : path, optional
+        Output folder (default ``results/`` in the clone).
+    parameters : dict, optional
+        Extra papermill parameters passed to every notebook.
+
+    Returns
+    -------
+    list of NotebookRun
+    """
+    import papermill as pm
+
+    root = root or project_root()
+    results = Path(results) if results is not None else root / "results"
+    outdir, figdir = results / "notebooks", results / "figures"
+    outdir.mkdir(parents=True, exist_ok=True)
+    figdir.mkdir(parents=True, exist_ok=True)
+    os.environ["EDGEFM_RESULTS"] = str(results.resolve())
+    params = {"QUICK": bool(quick), **(parameters or {})}
+    runs: list[NotebookRun] = []
+    nbs = find_notebooks(only, root)
+    for nb in nbs:
+        before = _figures(figdir)
+        t0 = time.perf_counter()
+        if progress:
+            print(f"[{len(runs) + 1}/{len(nbs)}] {nb.name} ...", end=" ", flush=True)
+        try:
+            pm.execute_notebook(str(nb), str(outdir / nb.name), parameters=params, kernel_name="python3",
+                                cwd=str(nb.parent), progress_bar=False, log_output=False)
+            after = _figures(figdir)
+            figs = sorted(k for k, v in after.items() if before.get(k) != v)
+            runs.append(NotebookRun(nb.name, "ok", time.perf_counter() - t0, figs))
+        except pm.PapermillExecutionError as exc:
+            msg = f"{nb.name} failed at cell {exc.exec_count or exc.cell_index}: {exc.ename}: {exc.evalue}"
+            runs.append(NotebookRun(nb.name, "failed", time.perf_counter() - t0, error=msg))
+        if progress:
+            r = runs[-1]
+            print(f"{r.status} in {r.seconds:.1f} s" + (f", {len(r.figures)} figures" if r.figures else ""))
+        if runs[-1].status != "ok" and not keep_going:
+            break
+    manifest = {
+        "commit": _git_commit(root),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "parameters": params,
+        "python": sys.executable,
+        "versions": _versions(),
+        "total_seconds": sum(r.seconds for r in runs),
+        "notebooks": [asdict(r) for r in runs],
+    }
+    (results / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    return runs

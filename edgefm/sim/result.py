@@ -1,0 +1,95 @@
+"""Run results: every metric of one simulation and the configuration behind it."""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+__all__ = ["RunResult", "summarize"]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Outcome of one simulation run (MODEL.md §4, §8).
+
+    ``on_time_ratio`` = on-time tasks / all arrivals. ``arrivals = on_time +
+    late + unfinished`` always. Costs follow E6–E7: core deployment and
+    maintenance (maintenance over the T arrival slots), light deployment,
+    maintenance and parallelism over every simulated slot.
+    """
+
+    status: str
+    method: str
+    seed: int
+    load: float
+    arrivals: int
+    on_time: int
+    late: int
+    unfinished: int
+    on_time_ratio: float
+    per_type: dict
+    latency_ms: dict
+    cost_parts: dict
+    cost_total: float
+    slots: int
+    wall_s: float
+    controller_s: float
+    decision_ms: dict
+    counters: dict
+    task_latency: np.ndarray = field(repr=False, compare=False)
+    task_type: np.ndarray = field(repr=False, compare=False)
+    light_instances: np.ndarray = field(repr=False, compare=False)
+    waiting: np.ndarray = field(repr=False, compare=False)
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary (no per-task arrays)."""
+        d = asdict(self)
+        for k in ("task_latency", "task_type", "light_instances", "waiting"):
+            d.pop(k)
+        return d
+
+    def to_row(self) -> dict:
+        """One flat row for tidy tables."""
+        d = {k: v for k, v in self.to_dict().items() if not isinstance(v, dict)}
+        d.update({f"latency_{k}": v for k, v in self.latency_ms.items()})
+        d.update({f"cost_{k}": v for k, v in self.cost_parts.items()})
+        d.update({f"decision_ms_{k}": v for k, v in self.decision_ms.items()})
+        d.update({f"n_{k}": v for k, v in self.counters.items()})
+        for name, r in self.per_type.items():
+            d[f"on_time_ratio_{name}"] = r["on_time_ratio"]
+        return d
+
+
+def _pct(a, q):
+    return float(np.percentile(a, q)) if len(a) else float("nan")
+
+
+def summarize(eng, slots, wall, t_ctrl, dec_times, cost_parts, stats, light_series, wait_series) -> RunResult:
+    lat = eng.task_finish - eng.task_arrival
+    done = eng.task_done
+    ontime = done & (lat <= eng.task_deadline + 1e-9)
+    late = done & ~ontime
+    J = eng.J
+    per_type = {}
+    for n, tt in enumerate(eng.sc.task_types):
+        sel = eng.task_type == n
+        k = int(sel.sum())
+        per_type[tt.name] = dict(arrivals=k, on_time=int(ontime[sel].sum()), late=int(late[sel].sum()),
+                                 unfinished=int((sel & ~done).sum()),
+                                 on_time_ratio=float(ontime[sel].sum() / k) if k else float("nan"),
+                                 latency_mean=float(lat[sel & done].mean()) if (sel & done).any() else float("nan"))
+    fin = lat[done]
+    return RunResult(
+        status="ok", method=getattr(eng.ctrl, "name", type(eng.ctrl).__name__), seed=eng.seed, load=eng.sc.load,
+        arrivals=J, on_time=int(ontime.sum()), late=int(late.sum()), unfinished=int((~done).sum()),
+        on_time_ratio=float(ontime.sum() / J) if J else float("nan"),
+        per_type=per_type,
+        latency_ms=dict(mean=float(fin.mean()) if len(fin) else float("nan"), p95=_pct(fin, 95), p99=_pct(fin, 99)),
+        cost_parts=cost_parts, cost_total=float(sum(cost_parts.values())),
+        slots=int(slots), wall_s=float(wall), controller_s=float(t_ctrl),
+        decision_ms=dict(median=_pct(dec_times * 1e3, 50), p99=_pct(dec_times * 1e3, 99),
+                         max=float(dec_times.max() * 1e3) if len(dec_times) else float("nan")),
+        counters=dict(stats),
+        task_latency=np.where(done, lat, np.inf), task_type=eng.task_type.copy(),
+        light_instances=light_series, waiting=wait_series,
+    )
