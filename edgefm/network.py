@@ -15,6 +15,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
+from scipy.sparse import csr_matrix
 from scipy.sparse.csgraph import dijkstra
 
 from .scenario.schema import Scenario
@@ -39,28 +40,37 @@ class Network:
     """
 
     def __init__(self, scenario: Scenario):
-        V = scenario.n_nodes
-        self.n_nodes = V
-        inv = np.full((V, V), np.inf)  # best 1/w between directly linked nodes
-        prop = np.zeros((V, V))
-        self._links = [(lk.u, lk.v, 1.0 / lk.rate, lk.propagation) for lk in scenario.links]
-        self.zero_propagation = all(lk.propagation == 0.0 for lk in scenario.links)
-        for u, v, iw, p in self._links:
-            for a, b in ((u, v), (v, u)):
-                if iw < inv[a, b]:
-                    inv[a, b], prop[a, b] = iw, p
-        self._inv, self._prop = inv, prop
-        self._per_mb = self._shortest(inv + 0.0, prop * 0.0) if self.zero_propagation else None
+        V = self.n_nodes = scenario.n_nodes
+        # every link in both directions; parallel links are all kept (the best one depends on b)
+        u = np.array([lk.u for lk in scenario.links], dtype=np.int64)
+        v = np.array([lk.v for lk in scenario.links], dtype=np.int64)
+        inv = np.array([1.0 / lk.rate for lk in scenario.links], dtype=float)
+        prop = np.array([lk.propagation for lk in scenario.links], dtype=float)
+        self._src = np.concatenate([u, v])
+        self._dst = np.concatenate([v, u])
+        self._inv = np.concatenate([inv, inv])
+        self._prop = np.concatenate([prop, prop])
+        self._key = self._src * V + self._dst
+        self.zero_propagation = bool(np.all(prop == 0.0))
+        self._per_mb = self._shortest(1.0) if self.zero_propagation else None
         self._cache: dict[float, np.ndarray] = {}
 
-    def _shortest(self, inv_rate: np.ndarray, prop: np.ndarray, b: float = 1.0) -> np.ndarray:
-        w = np.where(np.isfinite(inv_rate), b * inv_rate + prop, 0.0)
-        # csgraph treats 0 as "no edge"; a zero-cost edge (b = 0, p = 0) is nudged to a tiny weight
-        linked = np.isfinite(inv_rate)
-        w = np.where(linked & (w == 0.0), 1e-300, w)
-        d = dijkstra(w, directed=False)
+    def _shortest(self, b: float) -> np.ndarray:
+        """All-pairs minimum of Σ (b / w_e + p_e), as an exactly symmetric (V, V) array."""
+        V = self.n_nodes
+        w = b * self._inv + self._prop
+        # one edge per ordered pair: the cheapest of the parallel links for this payload
+        order = np.lexsort((w, self._key))
+        key, w = self._key[order], w[order]
+        first = np.ones(key.shape, dtype=bool)
+        first[1:] = key[1:] != key[:-1]
+        key, w = key[first], w[first]
+        # a sparse graph keeps explicit zeros as (zero-cost) edges; a dense one would drop them
+        graph = csr_matrix((w, (key // V, key % V)), shape=(V, V))
+        d = dijkstra(graph, directed=True)
+        d = np.minimum(d, d.T)
         np.fill_diagonal(d, 0.0)
-        return np.where(d < 1e-200, 0.0, d)
+        return d
 
     def transfer_matrix(self, b: float) -> np.ndarray:
         """Delays (ms) of moving ``b`` MB between every pair of nodes, shape (V, V). Implements E2."""
@@ -69,7 +79,7 @@ class Network:
             raise ValueError(f"payload must be a finite non-negative size in MB, got {b!r}")
         m = self._cache.get(b)
         if m is None:
-            m = b * self._per_mb if self.zero_propagation else self._shortest(self._inv, self._prop, b)
+            m = b * self._per_mb if self.zero_propagation else self._shortest(b)
             m.setflags(write=False)
             self._cache[b] = m
         return m

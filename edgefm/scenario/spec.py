@@ -163,7 +163,10 @@ class _Ctx:
     def number(self, obj, path, lo=0.0, strict=False) -> float:
         if isinstance(obj, bool) or not isinstance(obj, (int, float)):
             self.fail(path, f"must be a number, got {obj!r}")
-        x = float(obj)
+        try:
+            x = float(obj)
+        except OverflowError:
+            self.fail(path, "must be finite, got an integer too large for a float")
         if math.isnan(x):
             self.fail(path, "must be a number, got NaN")
         if math.isinf(x):
@@ -270,8 +273,9 @@ def _task_spec(c: _Ctx, entry: dict, path: str, ms_names: set, defaults: dict) -
     c.mapping(entry, path, required=("name",), optional=("edges", "stages", "input_mb", "deadline_ms"))
     name = c.name(entry["name"], f"{path}.name")
     g = nx.DiGraph()
-    for i, s in enumerate(entry.get("stages", []) or []):
+    for i, s in enumerate(c.seq(entry.get("stages", []), f"{path}.stages", nonempty=False)):
         g.add_node(c.name(s, f"{path}.stages[{i}]"))
+    staged = set(g.nodes)
     for i, e in enumerate(c.seq(entry.get("edges", []), f"{path}.edges", nonempty=False)):
         if not (isinstance(e, list) and len(e) == 2):
             c.fail(f"{path}.edges[{i}]", f"must be [parent, child], got {e!r}")
@@ -283,7 +287,8 @@ def _task_spec(c: _Ctx, entry: dict, path: str, ms_names: set, defaults: dict) -
         c.fail(path, "a task type needs 'edges' or 'stages'")
     for s in g.nodes:
         if s not in ms_names:
-            c.fail(f"{path}.edges", f"microservice {s!r} is used but not defined in microservices")
+            c.fail(f"{path}.stages" if s in staged else f"{path}.edges",
+                   f"microservice {s!r} is used but not defined in microservices")
     if not nx.is_directed_acyclic_graph(g):
         cyc = " -> ".join(u for u, _ in nx.find_cycle(g))
         c.fail(f"{path}.edges", f"the DAG has a cycle ({cyc})")
@@ -338,7 +343,7 @@ def spec_from_dict(doc: Any, source: str | None = None) -> ScenarioSpec:
         p = f"nodes[{i}]"
         c.mapping(e, p, required=("name",), optional=("class", "kind", "capacity"))
         cls = e.get("class")
-        if cls is not None and cls not in classes:
+        if cls is not None and (not isinstance(cls, str) or cls not in classes):
             c.fail(f"{p}.class", f"unknown node class {cls!r} (defined: {', '.join(classes)})")
         base = classes.get(cls, {})
         kind = e.get("kind", base.get("kind"))
@@ -363,7 +368,7 @@ def spec_from_dict(doc: Any, source: str | None = None) -> ScenarioSpec:
             e = {"u": e[0], "v": e[1]}
         c.mapping(e, p, required=("u", "v"), optional=("rate", "propagation"))
         for end in ("u", "v"):
-            if e[end] not in node_names:
+            if not isinstance(e[end], str) or e[end] not in node_names:
                 c.fail(f"{p}.{end}", f"unknown node {e[end]!r}")
         if e["u"] == e["v"]:
             c.fail(p, f"a link must join two different nodes, got {e['u']!r} twice")
@@ -372,7 +377,8 @@ def spec_from_dict(doc: Any, source: str | None = None) -> ScenarioSpec:
             c.fail(f"{p}.rate", "missing (no default links.rate)")
         links.append(LinkSpec(e["u"], e["v"],
                               c.range(rate, f"{p}.rate" if "rate" in e else "links.rate", strict=True),
-                              c.range(e.get("propagation", L.get("propagation", 0.0)), f"{p}.propagation")))
+                              c.range(e.get("propagation", L.get("propagation", 0.0)),
+                                      f"{p}.propagation" if "propagation" in e else "links.propagation")))
     g = nx.Graph()
     g.add_nodes_from(n.name for n in nodes)
     g.add_edges_from((lk.u, lk.v) for lk in links)
@@ -415,7 +421,7 @@ def spec_from_dict(doc: Any, source: str | None = None) -> ScenarioSpec:
     for i, e in enumerate(entries):
         p = f"{base_path}[{i}]"
         c.mapping(e, p, required=("name", "gateway"), optional=("rate_per_ms",))
-        if e["gateway"] not in node_names:
+        if not isinstance(e["gateway"], str) or e["gateway"] not in node_names:
             c.fail(f"{p}.gateway", f"unknown node {e['gateway']!r}")
         r = e.get("rate_per_ms", U.get("rate_per_ms"))
         rp = f"{p}.rate_per_ms" if "rate_per_ms" in e else "users.rate_per_ms"
@@ -451,12 +457,29 @@ def load_spec(path: str | Path) -> ScenarioSpec:
 
     path = Path(path)
     if not path.exists():
-        raise ScenarioError("file not found", source=str(path))
+        raise ScenarioError("file not found", source=path.name)
+    if not path.is_file():
+        raise ScenarioError("not a file", source=path.name)
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(f"not UTF-8 text (invalid byte at offset {exc.start})", source=path.name) from None
+    except OSError as exc:
+        raise ScenarioError(f"cannot read file ({exc.strerror or type(exc).__name__})", source=path.name) from None
+    try:
+        doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else None
-        raise ScenarioError(f"not valid YAML ({getattr(exc, 'problem', exc)})", field=where,
-                            source=path.name) from None
+        if mark is not None:
+            where = f"line {mark.line + 1}"
+            problem = getattr(exc, "problem", None) or exc
+        else:  # e.g. ReaderError (forbidden character): no mark, a multi-line str()
+            pos = getattr(exc, "position", None)
+            where = f"character {pos + 1}" if isinstance(pos, int) else None
+            ch, reason = getattr(exc, "character", None), getattr(exc, "reason", None)
+            if isinstance(ch, str):
+                ch = ord(ch)
+            problem = f"unacceptable character #x{ch:04x}: {reason}" if isinstance(ch, int) and reason else exc
+        problem = " ".join(str(problem).split())
+        raise ScenarioError(f"not valid YAML ({problem})", field=where, source=path.name) from None
     return spec_from_dict(doc, source=path.name)
