@@ -78,7 +78,14 @@ class State:
     parallelism: np.ndarray
     free_capacity: np.ndarray
     node_up: np.ndarray
-    active_tasks: np.ndarray
+    _active: object = field(default=None, repr=False)
+
+    @property
+    def active_tasks(self) -> np.ndarray:
+        """Ids of tasks that have arrived and not finished (computed on first use)."""
+        if callable(self._active):
+            self._active = self._active()
+        return self._active
 
     @property
     def n_waiting(self) -> int:

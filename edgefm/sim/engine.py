@@ -227,7 +227,6 @@ class Engine:
         light_wait: list[int] = []
         insts: dict[tuple[int, int], list[_LightInst]] = {}
         ypar = np.ones((self.V, self.M), dtype=np.int64)
-        prev_counts = np.zeros((self.V, self.M), dtype=np.int64)
         node_up = np.ones(self.V, dtype=bool)
         uid = 0
         cost = dict(light_deploy=0.0, light_maintain=0.0, light_parallel=0.0)
@@ -242,6 +241,10 @@ class Engine:
         fail_events.sort()
         fe = 0
         light_dem = sc.demand
+        base_free = sc.capacity - self.core_use
+        zero_vm = np.zeros((self.V, self.M), dtype=np.int64)
+        prev_counts = zero_vm
+        last_par = None
         t = 0
         n_done_or_expired = 0
         t_ctrl = 0.0
@@ -318,8 +321,10 @@ class Engine:
                 counts[i.node, i.ms] += 1
                 if i.queue:
                     busy[i.node, i.ms] += 1
-            free = np.where(node_up[:, None], sc.capacity - self.core_use - counts @ light_dem, 0.0)
-            active = np.flatnonzero((self.task_slot <= t) & ~self.task_done) if self.J else np.empty(0, int)
+            free = sc.capacity - self.core_use - counts @ light_dem if inst_list else base_free
+            if not node_up.all():
+                free = np.where(node_up[:, None], free, 0.0)
+            active = (lambda t=t: np.flatnonzero((self.task_slot <= t) & ~self.task_done))
             state = State(
                 t=t, now=now, stage=lw, stage_ms=self.st_ms[lw], stage_task=self.st_task[lw], ready=ready,
                 inst_node=np.array([i.node for i in inst_list], dtype=np.int64),
@@ -327,7 +332,7 @@ class Engine:
                 inst_jobs=np.array([len(i.queue) for i in inst_list], dtype=np.int64),
                 inst_backlog=np.array([self._backlog(i) for i in inst_list]),
                 light_counts=counts, busy_counts=busy, parallelism=ypar.copy(), free_capacity=free,
-                node_up=node_up.copy(), active_tasks=active,
+                node_up=node_up.copy(), _active=active,
             )
             tc = time.perf_counter()
             dec = self.ctrl.decide(state)
@@ -337,12 +342,13 @@ class Engine:
             if dec is None:
                 dec = Decision()
             # --- apply: parallelism, instance counts (E8), routing
-            if dec.parallelism is not None:
+            if dec.parallelism is not None and not (last_par is not None and np.array_equal(dec.parallelism, last_par)):
+                last_par = np.array(dec.parallelism, copy=True)
                 y = np.broadcast_to(np.asarray(dec.parallelism, dtype=np.int64), (self.V, self.M))
                 if (y < 1).any():
                     raise DecisionError(f"slot {t}: parallelism must be >= 1")
                 ypar = np.minimum(y, sc.control.y_max).copy()
-            if dec.light_counts is not None:
+            if dec.light_counts is not None and not np.array_equal(dec.light_counts, counts):
                 want = np.asarray(dec.light_counts, dtype=np.int64).copy()
                 if want.shape != (self.V, self.M):
                     raise DecisionError(f"slot {t}: light_counts must have shape {(self.V, self.M)}, got {want.shape}")
@@ -433,13 +439,15 @@ class Engine:
                             inst.rem -= rate * (end - cur)
                             break
             # --- cost of this slot (E7)
-            inc = np.maximum(0, counts - prev_counts)
-            cost["light_deploy"] += float((inc * c_dp).sum())
-            cost["light_maintain"] += float((counts * c_mt).sum())
-            cost["light_parallel"] += float((counts * c_pl).sum())
-            stats["light_instance_slots"] += int(counts.sum())
-            prev_counts = counts
-            light_series.append(int(counts.sum()))
+            n_inst = int(counts.sum())
+            if n_inst or prev_counts is not zero_vm:
+                inc = np.maximum(0, counts - prev_counts)
+                cost["light_deploy"] += float((inc * c_dp).sum())
+                cost["light_maintain"] += float((counts * c_mt).sum())
+                cost["light_parallel"] += float((counts * c_pl).sum())
+                stats["light_instance_slots"] += n_inst
+                prev_counts = counts if n_inst else zero_vm
+            light_series.append(n_inst)
             wait_series.append(len(light_wait) + sum(map(len, core_wait.values())))
             # --- termination: arrivals over and every task finished or expired
             t += 1

@@ -1,0 +1,177 @@
+"""Simulator: hand-computed runs, conservation, queueing theory, determinism, failures."""
+import numpy as np
+import pytest
+
+import edgefm
+from edgefm.control.base import Decision
+from edgefm.control.static import StaticController, spread_instances
+from edgefm.errors import DecisionError
+from edgefm.sim.engine import Engine, Failure, simulate
+from edgefm.workload import poisson_arrivals
+
+from simkit import arrivals_at, core_ms, light_ms, scenario, tiny_doc
+
+
+class Fixed:
+    """Keeps ``counts`` light instances and routes every waiting stage to ``node``."""
+
+    name = "fixed"
+
+    def __init__(self, counts, node, y=20):
+        self.counts, self.node, self.y = counts, node, y
+        self.states = []
+
+    def reset(self, ctx):
+        pass
+
+    def decide(self, state):
+        self.states.append(state)
+        return Decision(light_counts=self.counts, parallelism=self.y,
+                        route=np.full(state.n_waiting, self.node, dtype=np.int64))
+
+
+def _two_stage(pre_work=1.0):
+    doc = tiny_doc([light_ms("pre", pre_work, 10.0, output=0.5), core_ms("enc", 8.0, 16.0)], [["pre", "enc"]])
+    sc = scenario(doc)
+    x = np.zeros((2, 2), int)
+    x[sc.node_index("ES1"), sc.ms_index("enc")] = 1
+    counts = np.zeros((2, 2), int)
+    counts[sc.node_index("ED1"), sc.ms_index("pre")] = 1
+    return sc, x, counts
+
+
+def test_hand_computed_two_stage_task():
+    # ED1 --0.5 MB/ms-- ES1; pre (light, ~10 MB/ms, a=1) on ED1, enc (core, 16 MB/ms, a=8) on ES1.
+    # task 1: pre 0 -> 0.1; output 0.5 MB to ES1 takes 1.0 -> ready 1.1; released at slot 1; enc 1.1 -> 1.6.
+    # task 2 (same slot): pre 0.1 -> 0.2 (FIFO); ready at ES1 1.2; enc waits for task 1: 1.6 -> 2.1.
+    sc, x, counts = _two_stage()
+    ed1 = sc.node_index("ED1")
+    res = simulate(sc, arrivals_at(sc, [0, 0], n_slots=1), x, Fixed(counts, ed1), seed=0)
+    assert res.arrivals == 2 and res.on_time == 2
+    np.testing.assert_allclose(np.sort(res.task_latency), [1.6, 2.1], atol=1e-4)
+
+
+def test_light_job_carries_work_across_slots():
+    # a = 15 MB at ~10 MB/ms: 10 MB in slot 0, the remaining 5 MB by t = 1.5; then 1 ms to ES1, enc 0.5 ms.
+    sc, x, counts = _two_stage(pre_work=15.0)
+    res = simulate(sc, arrivals_at(sc, [0], n_slots=1), x, Fixed(counts, sc.node_index("ED1")), seed=0)
+    np.testing.assert_allclose(res.task_latency, [1.5 + 1.0 + 0.5], atol=1e-4)
+
+
+def test_core_instance_finishes_many_jobs_per_slot():
+    # 5 tasks in one slot, each a single core stage of 0.1 ms at the gateway: all done within slot 0.
+    doc = tiny_doc([core_ms("enc", 1.0, 10.0)], [], single=["enc"], gateway="ES1")
+    sc = scenario(doc)
+    x = np.zeros((2, 1), int)
+    x[sc.node_index("ES1"), 0] = 1
+    res = simulate(sc, arrivals_at(sc, [0] * 5, n_slots=1), x, Fixed(np.zeros((2, 1), int), -1), seed=0)
+    np.testing.assert_allclose(np.sort(res.task_latency), [0.1, 0.2, 0.3, 0.4, 0.5], atol=1e-12)
+
+
+@pytest.mark.parametrize("rho", [0.3, 0.5, 0.7])
+def test_single_core_ms_is_md1(rho):
+    """Poisson arrivals into one deterministic server: mean wait = ρs / (2(1−ρ)) (Pollaczek–Khinchine).
+
+    With batch-Poisson arrivals at slot boundaries and an integer service time s, the slotted queue's
+    mean wait E[U] + sλ/2 with E[U] = (E[B²] − E[B]) / (2(1 − ρ)), B = s·Poisson(λ), equals P–K exactly.
+    """
+    s = 1.0  # one slot: the shortest relaxation time, so the fewest slots for a tight estimate
+    lam = rho / s
+    doc = tiny_doc([core_ms("enc", s, 1.0)], [], single=["enc"], gateway="ES1", rate=lam, deadline=1e6,
+                   horizon=60_000)
+    sc = scenario(doc)
+    x = np.zeros((2, 1), int)
+    x[sc.node_index("ES1"), 0] = 1
+    waits = []
+    for seed in range(3):
+        arr = poisson_arrivals(sc, seed)
+        res = simulate(sc, arr, x, Fixed(np.zeros((2, 1), int), -1), seed=seed)
+        assert res.unfinished == 0
+        waits.append(res.task_latency - s)
+    w = np.concatenate(waits)
+    pk = rho * s / (2 * (1 - rho))
+    assert abs(w.mean() - pk) / pk < 0.05, (w.mean(), pk)
+
+
+def _paper(load=0.3, n_slots=150, seed=1):
+    sc = edgefm.load_scenario(edgefm.data_path("scenarios", "paper.yaml"), seed=seed, load=load)
+    occ = np.zeros(sc.n_ms)
+    lam = sc.arrival_rates.sum(0)
+    for n, tt in enumerate(sc.task_types):
+        for m in tt.stages:
+            ms = sc.microservices[m]
+            if ms.is_core:
+                occ[m] += lam[n] * ms.work / ms.rate
+    need = np.where(sc.is_core, np.ceil(occ) + 1, 0).astype(int)
+    x = spread_instances(sc, need, sc.capacity.copy(), nodes=[0, 1, 2])
+    return sc, x, poisson_arrivals(sc, seed, n_slots=n_slots)
+
+
+def test_conservation_and_costs():
+    sc, x, arr = _paper()
+    res = simulate(sc, arr, x, StaticController(), seed=3)
+    assert res.arrivals == len(arr.slot) == res.on_time + res.late + res.unfinished
+    assert sum(res.per_type[t]["arrivals"] for t in res.per_type) == res.arrivals
+    assert res.cost_total == pytest.approx(sum(res.cost_parts.values()))
+    c_dp = np.array([m.cost_deploy for m in sc.microservices])
+    c_mt = np.array([m.cost_maintain for m in sc.microservices])
+    assert res.cost_parts["core_deploy"] == pytest.approx((x * c_dp).sum())
+    assert res.cost_parts["core_maintain"] == pytest.approx((x * c_mt).sum() * arr.n_slots)
+    assert res.cost_parts["light_maintain"] == pytest.approx(res.counters["light_instance_slots"] * 1.0)
+    assert 0 < res.on_time_ratio <= 1
+
+
+def test_resource_feasibility_enforced_every_slot():
+    sc, x, arr = _paper(n_slots=20)
+    seen = []
+
+    class Greedy(StaticController):
+        def decide(self, state):
+            core_use = x @ sc.demand
+            light_use = state.light_counts @ sc.demand
+            seen.append(bool((core_use + light_use <= sc.capacity + 1e-9).all()))
+            return super().decide(state)
+
+    simulate(sc, arr, x, Greedy(), seed=0)
+    assert seen and all(seen)
+
+    class TooMany(StaticController):
+        def decide(self, state):
+            d = super().decide(state)
+            d.light_counts = d.light_counts.copy()
+            d.light_counts[3, sc.light_ms[0]] = 10_000
+            return d
+
+    with pytest.raises(DecisionError, match=r"node ED1 \w+ over capacity"):
+        simulate(sc, arr, x, TooMany(), seed=0)
+
+
+def test_same_seed_same_result_bit_for_bit():
+    sc, x, arr = _paper()
+    a = simulate(sc, arr, x, StaticController(), seed=5)
+    b = simulate(sc, arr, x, StaticController(), seed=5)
+    np.testing.assert_array_equal(a.task_latency, b.task_latency)
+    assert a.cost_parts == b.cost_parts
+    c = simulate(sc, arr, x, StaticController(), seed=6)
+    assert not np.array_equal(a.task_latency, c.task_latency)
+
+
+def test_failure_removes_exactly_the_failed_nodes_instances():
+    sc, x, arr = _paper(n_slots=120)
+    v = 0
+    eng = Engine(sc, arr, x, StaticController(), seed=0, failures=[Failure(node=v, at_ms=40.0)])
+    rec = []
+    inner = eng.ctrl.decide
+
+    def spy(state):
+        rec.append((state.t, state.light_counts.copy(), state.node_up.copy()))
+        return inner(state)
+
+    eng.ctrl.decide = spy
+    res = eng.run()
+    np.testing.assert_array_equal(~eng.ci_up, eng.ci_node == v)
+    for t, counts, up in rec:
+        if t >= 40:
+            assert not up[v] and counts[v].sum() == 0
+    assert res.arrivals == res.on_time + res.late + res.unfinished
+    assert res.counters["lost_jobs"] >= 0
