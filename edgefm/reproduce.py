@@ -99,17 +99,28 @@ def run_notebooks(quick: bool = False, only: list[str] | None = None, keep_going
     -------
     list of NotebookRun
     """
-    import papermill as pm
-
     root = root or project_root()
     results = Path(results) if results is not None else root / "results"
     outdir, figdir = results / "notebooks", results / "figures"
     outdir.mkdir(parents=True, exist_ok=True)
     figdir.mkdir(parents=True, exist_ok=True)
-    os.environ["EDGEFM_RESULTS"] = str(results.resolve())
+    old_env = os.environ.get("EDGEFM_RESULTS")
+    os.environ["EDGEFM_RESULTS"] = str(results.resolve())  # where the kernels' savefig writes
+    try:
+        return _run(find_notebooks(only, root), results, outdir, figdir, quick, parameters, keep_going,
+                    progress, root)
+    finally:
+        if old_env is None:
+            os.environ.pop("EDGEFM_RESULTS", None)
+        else:
+            os.environ["EDGEFM_RESULTS"] = old_env
+
+
+def _run(nbs, results, outdir, figdir, quick, parameters, keep_going, progress, root):
+    import papermill as pm
+
     params = {"QUICK": bool(quick), **(parameters or {})}
     runs: list[NotebookRun] = []
-    nbs = find_notebooks(only, root)
     for nb in nbs:
         before = _figures(figdir)
         t0 = time.perf_counter()

@@ -41,6 +41,12 @@ class RunResult:
     light_instances: np.ndarray = field(repr=False, compare=False)
     waiting: np.ndarray = field(repr=False, compare=False)
 
+    def with_extra(self, method: str | None = None, **counters) -> "RunResult":
+        """A copy with a method name and extra counters (e.g. placement time)."""
+        from dataclasses import replace
+
+        return replace(self, method=method or self.method, counters={**self.counters, **counters})
+
     def to_dict(self) -> dict:
         """JSON-ready summary (no per-task arrays)."""
         d = asdict(self)
