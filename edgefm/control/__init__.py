@@ -1,0 +1,70 @@
+"""Tier-2 controllers (MODEL.md §6–7): one class per method, one registry entry each.
+
+>>> from edgefm.control import METHODS, REGISTRY
+>>> METHODS
+('proposed', 'propavg', 'lbrr', 'ga', 'hpa', 'static')
+>>> REGISTRY["lbrr"].placement
+'greedy'
+
+``make_controller(name, scenario, **overrides)`` builds a fresh controller;
+the spec's ``placement`` names the core placement solver the method uses with
+:func:`edgefm.placement.place` ("scip": the paper's E14; "greedy": least-loaded).
+Importing this package imports no solver (the exact reference lives in
+:mod:`edgefm.control.exact` and imports PySCIPOpt inside its functions).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import import_module
+
+from .base import Controller, Decision, RunContext, State
+
+__all__ = ["Controller", "Decision", "RunContext", "State", "MethodSpec", "REGISTRY", "METHODS",
+           "make_controller"]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """A compared method: its controller class (``module:Class``), fixed
+    constructor arguments, and the core placement solver it runs on."""
+
+    name: str
+    target: str
+    placement: str
+    defaults: dict = field(default_factory=dict)
+    description: str = ""
+
+    def make(self, scenario=None, **overrides):
+        """A new controller. ``scenario`` is accepted for symmetry (controllers
+        read it at ``reset``); ``overrides`` go to the constructor."""
+        mod, cls = self.target.split(":")
+        klass = getattr(import_module(f"{__name__}.{mod}"), cls)
+        return klass(**{**self.defaults, **overrides})
+
+
+REGISTRY: dict[str, MethodSpec] = {
+    "proposed": MethodSpec("proposed", "proposed:ProposedController", "scip", {"kind": "ec"},
+                           "E14 placement + Algorithm 1 with the EC delay g_eps (E18-E21)"),
+    "propavg": MethodSpec("propavg", "proposed:ProposedController", "scip", {"kind": "avg"},
+                          "E14 placement + Algorithm 1 with the mean delay g_avg"),
+    "lbrr": MethodSpec("lbrr", "lbrr:LBRRController", "greedy", {},
+                       "least-loaded placement, least-utilised scaling, round-robin routing"),
+    "ga": MethodSpec("ga", "ga:GAController", "greedy", {},
+                     "least-loaded placement, per-slot genetic algorithm over light counts"),
+    "hpa": MethodSpec("hpa", "hpa:HPAController", "scip", {},
+                      "E14 placement, Kubernetes HPA per light MS and node"),
+    "static": MethodSpec("static", "static:StaticController", "scip", {},
+                         "E14 placement, fixed light instances sized from mean rates"),
+}
+
+#: Method names in reporting order.
+METHODS: tuple[str, ...] = tuple(REGISTRY)
+
+
+def make_controller(name: str, scenario=None, **overrides):
+    """Build the controller of method ``name`` (see :data:`REGISTRY`)."""
+    try:
+        spec = REGISTRY[name]
+    except KeyError:
+        raise ValueError(f"unknown method {name!r}; choose one of {', '.join(METHODS)}") from None
+    return spec.make(scenario, **overrides)
