@@ -1,0 +1,351 @@
+"""Parameter sweeps: many independent :func:`~edgefm.experiments.runner.run_method` cells on Dask.
+
+A sweep file (YAML) names a scenario and the grid to run::
+
+    name: fig4
+    scenario: data/scenarios/paper.yaml   # relative to the project root or to this file
+    seeds: {start: 0, count: 30}          # or a list [0, 1, 2]
+    methods: [proposed, propavg, lbrr, ga, hpa, static]
+    loads: [1, 1.5, 2]
+    overrides:                            # optional, default [{}]: one entry per variant
+      - {}
+      - {arrivals: mmpp, horizon_slots: 500, variant: bounded, controller: {V: 10}}
+    quick:                                # optional, replaces seeds/methods/loads/horizon with --quick
+      seeds: [0, 1]
+      loads: [1, 2]
+      horizon_slots: 100
+
+Every cell (scenario, seed, method, load, override) is independent and seeded by
+its own seed, so results do not depend on the number of workers or their order.
+Each finished cell is written atomically to
+``results/sweeps/<name>/cells/<key>.json``; :func:`cell_key` hashes the whole
+configuration, the scenario file's content and the edgefm version, so a rerun
+skips the cells already done (resume) and never reuses a stale one. At the end
+all rows of the sweep are gathered into ``results/sweeps/<name>/results.parquet``.
+
+Execution back-ends
+-------------------
+* ``workers=0``: serial, in-process (tests, debugging).
+* default: a ``distributed.LocalCluster`` with one single-threaded process per CPU.
+* ``scheduler="tcp://host:8786"``: an existing Dask cluster. With
+  `dask-jobqueue <https://jobqueue.dask.org>`_ (``SLURMCluster(...).scale(jobs=10)``)
+  or `dask-kubernetes <https://kubernetes.dask.org>`_, start the cluster, read its
+  ``scheduler_address`` and pass it: ``edgefm sweep data/sweeps/fig4.yaml
+  --scheduler tcp://host:8786``. The workers must have the same edgefm installed
+  and see the scenario file at the same path; the client writes the result files.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+__all__ = ["SweepSpec", "load_sweep", "cells", "cell_key", "run_cell", "run_sweep", "sweep_dir"]
+
+_OVERRIDE_KEYS = ("horizon_slots", "arrivals", "variant", "controller")
+_ARRIVALS = ("poisson", "mmpp", "code", "conv")
+_QUICK_KEYS = ("seeds", "methods", "loads", "horizon_slots")
+_THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
+                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+#: Columns that measure wall time (differ between otherwise identical runs).
+TIMING_COLUMNS = ("wall_s", "controller_s", "decision_ms_max", "decision_ms_median", "decision_ms_p99",
+                  "n_placement_seconds", "n_total_wall_s")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep file: the grid of cells and its quick-mode replacement."""
+
+    name: str
+    scenario: str
+    seeds: tuple
+    methods: tuple
+    loads: tuple
+    overrides: tuple = ({},)
+    quick: dict = field(default_factory=dict)
+    source: str | None = None
+
+
+def _err(reason, fld, src):
+    from ..errors import ScenarioError
+
+    return ScenarioError(reason, field=fld, source=src)
+
+
+def _seeds(val, fld, src) -> tuple:
+    if isinstance(val, dict):
+        if set(val) - {"start", "count"} or "count" not in val:
+            raise _err(f"expected a list or {{start, count}}, got {val!r}", fld, src)
+        start, count = val.get("start", 0), val["count"]
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, count)) or count < 1:
+            raise _err(f"start and count must be integers, count >= 1, got {val!r}", fld, src)
+        return tuple(range(start, start + count))
+    if not isinstance(val, list) or not val or not all(isinstance(v, int) and not isinstance(v, bool) for v in val):
+        raise _err(f"expected a non-empty list of integers or {{start, count}}, got {val!r}", fld, src)
+    return tuple(val)
+
+
+def _methods(val, fld, src) -> tuple:
+    from ..control import METHODS
+
+    if not isinstance(val, list) or not val:
+        raise _err(f"expected a non-empty list of methods, got {val!r}", fld, src)
+    for i, m in enumerate(val):
+        if m not in METHODS:
+            raise _err(f"unknown method {m!r} (choose from {', '.join(METHODS)})", f"{fld}[{i}]", src)
+    return tuple(val)
+
+
+def _loads(val, fld, src) -> tuple:
+    if not isinstance(val, list) or not val:
+        raise _err(f"expected a non-empty list of load multipliers, got {val!r}", fld, src)
+    for i, v in enumerate(val):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
+            raise _err(f"must be a number > 0, got {v!r}", f"{fld}[{i}]", src)
+    return tuple(float(v) for v in val)
+
+
+def _horizon(v, fld, src) -> int:
+    if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+        raise _err(f"must be an integer >= 1, got {v!r}", fld, src)
+    return v
+
+
+def _override(val, fld, src) -> dict:
+    if not isinstance(val, dict):
+        raise _err(f"expected a mapping, got {val!r}", fld, src)
+    for k, v in val.items():
+        f = f"{fld}.{k}"
+        if k not in _OVERRIDE_KEYS:
+            raise _err(f"unknown key (choose from {', '.join(_OVERRIDE_KEYS)})", f, src)
+        if k == "horizon_slots":
+            _horizon(v, f, src)
+        elif k == "arrivals" and v not in _ARRIVALS:
+            raise _err(f"must be one of {', '.join(_ARRIVALS)}, got {v!r}", f, src)
+        elif k == "variant" and v not in ("literal", "bounded", None):
+            raise _err(f"must be literal or bounded, got {v!r}", f, src)
+        elif k == "controller" and not isinstance(v, dict):
+            raise _err(f"expected a mapping of controller parameters, got {v!r}", f, src)
+    return dict(val)
+
+
+def load_sweep(path: str | Path) -> SweepSpec:
+    """Read and validate a sweep YAML file; errors are :class:`~edgefm.errors.ScenarioError`."""
+    import yaml
+
+    path = Path(path)
+    src = path.name
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except FileNotFoundError:
+        raise _err(f"sweep file not found at {path}", None, src) from None
+    except yaml.YAMLError as exc:
+        raise _err(f"not valid YAML ({str(exc).splitlines()[0]})", None, src) from None
+    if not isinstance(raw, dict):
+        raise _err("expected a mapping at the top level", None, src)
+    allowed = {"name", "scenario", "seeds", "methods", "loads", "overrides", "quick", "description"}
+    for k in raw:
+        if k not in allowed:
+            raise _err(f"unknown key (choose from {', '.join(sorted(allowed))})", str(k), src)
+    for k in ("name", "scenario", "seeds", "methods", "loads"):
+        if k not in raw:
+            raise _err("required key is missing", k, src)
+    name = raw["name"]
+    if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_." for c in name):
+        raise _err(f"must be a non-empty name of letters, digits, - _ ., got {name!r}", "name", src)
+    scen = raw["scenario"]
+    if not isinstance(scen, str):
+        raise _err(f"expected a path, got {scen!r}", "scenario", src)
+    from ..reproduce import project_root
+
+    cands = [Path(scen)] if Path(scen).is_absolute() else [project_root() / scen, path.parent / scen]
+    found = next((c for c in cands if c.is_file()), None)
+    if found is None:
+        raise _err(f"scenario file not found (looked at {', '.join(map(str, cands))})", "scenario", src)
+    ov = raw.get("overrides", [{}])
+    if not isinstance(ov, list) or not ov:
+        raise _err(f"expected a non-empty list of mappings, got {ov!r}", "overrides", src)
+    overrides = tuple(_override(o, f"overrides[{i}]", src) for i, o in enumerate(ov))
+    quick = raw.get("quick") or {}
+    if not isinstance(quick, dict):
+        raise _err(f"expected a mapping, got {quick!r}", "quick", src)
+    q = {}
+    for k, v in quick.items():
+        if k not in _QUICK_KEYS:
+            raise _err(f"unknown key (choose from {', '.join(_QUICK_KEYS)})", f"quick.{k}", src)
+        q[k] = {"seeds": _seeds, "methods": _methods, "loads": _loads, "horizon_slots": _horizon}[k](
+            v, f"quick.{k}", src)
+    return SweepSpec(name=name, scenario=str(found.resolve()), seeds=_seeds(raw["seeds"], "seeds", src),
+                     methods=_methods(raw["methods"], "methods", src), loads=_loads(raw["loads"], "loads", src),
+                     overrides=overrides, quick=q, source=str(path))
+
+
+def _file_sha256(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def cells(spec: SweepSpec, quick: bool = False) -> list[dict]:
+    """The cells of ``spec`` in deterministic order (override, load, method, seed).
+
+    Each cell is a JSON-ready dict: ``scenario`` (resolved path),
+    ``scenario_sha256``, ``seed``, ``method``, ``load`` and ``override``.
+    """
+    q = spec.quick if quick else {}
+    seeds, methods, loads = q.get("seeds", spec.seeds), q.get("methods", spec.methods), q.get("loads", spec.loads)
+    overrides = [dict(o, horizon_slots=q["horizon_slots"]) if "horizon_slots" in q else dict(o)
+                 for o in spec.overrides]
+    sha = _file_sha256(spec.scenario)
+    return [dict(scenario=spec.scenario, scenario_sha256=sha, seed=int(s), method=m, load=float(ld),
+                 override=o)
+            for o in overrides for ld in loads for m in methods for s in seeds]
+
+
+def cell_key(cell: dict) -> str:
+    """SHA-256 of the canonical JSON of the cell's configuration and the edgefm version.
+
+    The scenario is identified by its content hash (not its path), so moving the
+    clone keeps the cache while editing the scenario file invalidates it.
+    """
+    from .. import __version__
+
+    conf = {k: v for k, v in cell.items() if k != "scenario"}
+    conf["scenario_name"] = Path(cell["scenario"]).name
+    conf["edgefm_version"] = __version__
+    text = json.dumps(conf, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _one_thread() -> None:
+    for v in _THREAD_VARS:
+        os.environ[v] = "1"
+    try:  # effective even when numpy is already loaded; optional dependency
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(1)
+
+
+def run_cell(cell: dict) -> dict:
+    """Run one cell; return one tidy row (all run metrics + configuration + ``key``)."""
+    _one_thread()
+    from ..scenario.sample import load_scenario
+    from .runner import run_method
+
+    o = cell["override"]
+    sc = load_scenario(cell["scenario"], seed=cell["seed"], load=cell["load"])
+    if "horizon_slots" in o:
+        sc = sc.replace(horizon_slots=int(o["horizon_slots"]))
+    res = run_method(sc, cell["method"], seed=cell["seed"], arrivals=o.get("arrivals", "poisson"),
+                     n_slots=o.get("horizon_slots"), variant=o.get("variant"), overrides=o.get("controller"))
+    row = res.to_row()
+    row.update(scenario=Path(cell["scenario"]).name, seed=cell["seed"], method=cell["method"], load=cell["load"],
+               horizon_slots=int(sc.horizon_slots), arrivals=o.get("arrivals", "poisson"),
+               variant=o.get("variant") or "", controller=json.dumps(o.get("controller") or {}, sort_keys=True),
+               key=cell_key(cell))
+    return row
+
+
+def sweep_dir(spec: SweepSpec, out_dir: str | Path | None = None) -> Path:
+    """``out_dir`` or ``<project>/results/sweeps/<name>``."""
+    if out_dir is not None:
+        return Path(out_dir)
+    from ..reproduce import project_root
+
+    return project_root() / "results" / "sweeps" / spec.name
+
+
+def _write_atomic(path: Path, row: dict) -> None:
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(row, fh, sort_keys=True, default=float)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run_sweep(spec: SweepSpec | str | Path, quick: bool = False, scheduler: str | None = None,
+              workers: int | None = None, out_dir: str | Path | None = None, progress: bool = True):
+    """Run the missing cells of ``spec`` and return all its rows as a DataFrame.
+
+    Parameters
+    ----------
+    spec : SweepSpec or path to a sweep YAML
+    quick : bool
+        Use the ``quick`` block (fewer seeds/loads/methods, shorter horizon).
+    scheduler : str, optional
+        Address of an existing Dask scheduler (``tcp://host:8786``).
+    workers : int, optional
+        Processes of the local cluster (default: CPU count); ``0`` runs serially in-process.
+    out_dir : path, optional
+        Default ``results/sweeps/<name>``; holds ``cells/<key>.json`` and ``results.parquet``.
+    progress : bool
+        Show a tqdm bar (done/total, ETA).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per cell, in :func:`cells` order. Written to ``results.parquet``.
+    """
+    import pandas as pd
+    from tqdm.auto import tqdm
+
+    from ..errors import SimulationError
+
+    if not isinstance(spec, SweepSpec):
+        spec = load_sweep(spec)
+    todo_all = cells(spec, quick)
+    keys = [cell_key(c) for c in todo_all]
+    root = sweep_dir(spec, out_dir)
+    cdir = root / "cells"
+    cdir.mkdir(parents=True, exist_ok=True)
+    todo = [(k, c) for k, c in zip(keys, todo_all) if not (cdir / f"{k}.json").is_file()]
+    todo = list(dict(todo).items())  # duplicate cells run once
+    bar = tqdm(total=len(keys), initial=len(keys) - len(todo), desc=spec.name, unit="cell", disable=not progress)
+    failures = []
+    if todo and workers == 0:
+        for k, c in todo:
+            try:
+                _write_atomic(cdir / f"{k}.json", run_cell(c))
+            except Exception as exc:  # keep going: the other cells are still worth caching
+                failures.append((c, exc))
+            bar.update()
+    elif todo:
+        _one_thread()  # inherited by local worker processes
+        from distributed import Client, LocalCluster, as_completed
+
+        cluster = None
+        if scheduler is None:
+            cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True,
+                                   dashboard_address=None)
+        client = Client(cluster if cluster is not None else scheduler)
+        try:
+            futs = {client.submit(run_cell, c, key=f"edgefm-cell-{k}", pure=False): (k, c) for k, c in todo}
+            for fut in as_completed(futs):
+                k, c = futs[fut]
+                try:
+                    _write_atomic(cdir / f"{k}.json", fut.result())
+                except Exception as exc:
+                    failures.append((c, exc))
+                bar.update()
+        finally:
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    bar.close()
+    if failures:
+        c, exc = failures[0]
+        raise SimulationError(f"{len(failures)} of {len(todo)} sweep cells failed; first: method {c['method']} "
+                              f"seed {c['seed']} load {c['load']:g}: {type(exc).__name__}: {exc}") from exc
+    rows = []
+    for k in keys:
+        with open(cdir / f"{k}.json") as fh:
+            rows.append(json.load(fh))
+    df = pd.DataFrame(rows)
+    df.to_parquet(root / "results.parquet", index=False)
+    return df

@@ -1,0 +1,124 @@
+"""Sweeps: worker-count invariance, resume, cache keys and file validation."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from edgefm.errors import ScenarioError
+from edgefm.experiments import sweep as sw
+from edgefm.reproduce import project_root
+
+PAPER = project_root() / "data" / "scenarios" / "paper.yaml"
+
+
+def _write(tmp_path, text, name="tiny.yaml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+@pytest.fixture
+def tiny(tmp_path):
+    return sw.load_sweep(_write(tmp_path, f"""
+name: tiny
+scenario: {PAPER}
+seeds: [0, 1]
+methods: [static, lbrr]
+loads: [1]
+overrides: [{{horizon_slots: 50}}]
+"""))
+
+
+def _metrics(df):
+    return df[[c for c in df.columns if c not in sw.TIMING_COLUMNS]].reset_index(drop=True)
+
+
+def test_cells_grid_order_and_quick(tmp_path):
+    spec = sw.load_sweep(project_root() / "data" / "sweeps" / "fig4.yaml")
+    full, quick = sw.cells(spec), sw.cells(spec, quick=True)
+    assert len(full) == 30 * 6 * 3 and len(quick) == 2 * 6 * 2
+    assert {c["override"]["horizon_slots"] for c in quick} == {100}
+    assert [(c["load"], c["method"], c["seed"]) for c in quick[:3]] == [(1.0, "proposed", 0), (1.0, "proposed", 1),
+                                                                        (1.0, "propavg", 0)]
+    assert sw.cells(spec) == full  # deterministic
+    assert len({sw.cell_key(c) for c in full}) == len(full)
+    q3 = sw.cells(sw.load_sweep(project_root() / "data" / "sweeps" / "fig3.yaml"), quick=True)
+    assert {c["method"] for c in q3} == {"static", "lbrr", "proposed"} and len(q3) == 6
+
+
+def test_serial_and_dask_identical_and_resume(tiny, tmp_path, monkeypatch):
+    calls = []
+    real = sw.run_cell
+    monkeypatch.setattr(sw, "run_cell", lambda c: calls.append(sw.cell_key(c)) or real(c))
+    ser = sw.run_sweep(tiny, workers=0, out_dir=tmp_path / "serial", progress=False)
+    assert len(ser) == 4 and len(calls) == 4
+    assert list(ser[["method", "seed"]].itertuples(index=False, name=None)) == [
+        ("static", 0), ("static", 1), ("lbrr", 0), ("lbrr", 1)]
+    assert (ser["horizon_slots"] == 50).all() and ser["key"].is_unique
+    assert pd.read_parquet(tmp_path / "serial" / "results.parquet").shape == ser.shape
+
+    # resume: nothing to do, then exactly the deleted cell is recomputed
+    calls.clear()
+    sw.run_sweep(tiny, workers=0, out_dir=tmp_path / "serial", progress=False)
+    assert calls == []
+    gone = ser["key"][2]
+    (tmp_path / "serial" / "cells" / f"{gone}.json").unlink()
+    again = sw.run_sweep(tiny, workers=0, out_dir=tmp_path / "serial", progress=False)
+    assert calls == [gone]
+    pd.testing.assert_frame_equal(_metrics(again), _metrics(ser))
+    assert not list((tmp_path / "serial" / "cells").glob("*.tmp"))
+
+    monkeypatch.undo()
+    par = sw.run_sweep(tiny, workers=2, out_dir=tmp_path / "dask", progress=False)
+    pd.testing.assert_frame_equal(_metrics(par), _metrics(ser))
+
+
+def test_key_changes_with_configuration(tiny):
+    c = sw.cells(tiny)[0]
+    k = sw.cell_key(c)
+    assert sw.cell_key(dict(c)) == k
+    for change in ({"seed": 7}, {"load": 1.5}, {"method": "lbrr"}, {"scenario_sha256": "0" * 64},
+                   {"override": {"horizon_slots": 51}}, {"override": {"horizon_slots": 50, "arrivals": "mmpp"}}):
+        assert sw.cell_key({**c, **change}) != k, change
+
+
+def test_key_changes_with_version(tiny, monkeypatch):
+    import edgefm
+
+    c = sw.cells(tiny)[0]
+    k = sw.cell_key(c)
+    monkeypatch.setattr(edgefm, "__version__", "999.0")
+    assert sw.cell_key(c) != k
+
+
+@pytest.mark.parametrize("body, field", [
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [nope]\nloads: [1]\n", "methods[0]"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [0]\n", "loads[0]"),
+    ("name: x\nscenario: {p}\nseeds: {{count: 0}}\nmethods: [static]\nloads: [1]\n", "seeds"),
+    ("name: x\nscenario: {p}\nmethods: [static]\nloads: [1]\n", "seeds"),
+    ("name: x\nscenario: nowhere.yaml\nseeds: [0]\nmethods: [static]\nloads: [1]\n", "scenario"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [1]\noverrides: [{{arrivals: foo}}]\n",
+     "overrides[0].arrivals"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [1]\noverrides: [{{speed: 2}}]\n",
+     "overrides[0].speed"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [1]\nquick: {{horizon_slots: -1}}\n",
+     "quick.horizon_slots"),
+])
+def test_validation_names_file_and_field(tmp_path, body, field):
+    p = _write(tmp_path, body.format(p=PAPER), "bad_sweep.yaml")
+    with pytest.raises(ScenarioError) as ei:
+        sw.load_sweep(p)
+    assert ei.value.field == field and ei.value.source == "bad_sweep.yaml"
+    msg = str(ei.value)
+    assert "\n" not in msg and msg.startswith(f"bad_sweep.yaml: {field}: ")
+
+
+def test_cli_sweep(tmp_path, capsys):
+    from edgefm.cli import main
+
+    p = _write(tmp_path, f"name: c\nscenario: {PAPER}\nseeds: [0]\nmethods: [lbrr]\nloads: [1, 2]\n"
+                         "overrides: [{horizon_slots: 20}]\n")
+    assert main(["sweep", str(p), "--workers", "0", "--out", str(tmp_path / "o")]) == 0
+    out = capsys.readouterr().out
+    assert "lbrr" in out and "results.parquet" in out and (tmp_path / "o" / "results.parquet").is_file()
+    assert main(["sweep", str(tmp_path / "missing.yaml")]) == 2
