@@ -72,6 +72,7 @@ def route_earliest_finish(state: State, scenario, counts: np.ndarray, y: np.ndar
         if not len(hosts):
             continue
         free = (room[hosts, m] - jobs[hosts, m]).tolist()
+        rows = rows[: max(0, int(sum(f for f in free if f > 0)))]  # each routed stage takes one free place
         speed = (mean_rate[m] * counts[hosts, m]).tolist()
         bl = backlog[hosts, m].tolist()
         ready = state.ready[np.ix_(rows, hosts)].tolist()

@@ -20,16 +20,41 @@ __all__ = ["core_placement", "run_method", "parse_failure"]
 
 @lru_cache(maxsize=128)
 def _placement_cached(scenario, solver: str, variant: str | None, time_limit: float | None):
+    from ..errors import InfeasibleError
     from ..placement import place
 
-    return place(scenario, solver=solver, variant=variant, time_limit=time_limit)
+    try:
+        return place(scenario, solver=solver, variant=variant, time_limit=time_limit), scenario.load
+    except InfeasibleError:
+        if scenario.load <= 0:
+            raise
+    # the nodes cannot host the mean occupancy of this load: size for the largest load they can
+    lo, hi, best = 0.0, scenario.load, None
+    for _ in range(5):
+        mid = 0.5 * (lo + hi)
+        try:
+            best = place(scenario.with_load(mid), solver=solver, variant=variant, time_limit=time_limit)
+            lo = mid
+        except InfeasibleError:
+            hi = mid
+    if best is None:
+        best = place(scenario.with_load(0.0), solver=solver, variant=variant, time_limit=time_limit)
+    return best, lo
 
 
 def core_placement(scenario, solver: str = "scip", variant: str | None = None, time_limit: float | None = 60.0):
     """The core placement a method uses (cached per scenario, solver and variant).
 
-    The load multiplier is part of the scenario, so placements are solved for
-    the load they serve.
+    Placements are solved for the load they serve. When the nodes cannot host
+    the mean core occupancy of that load (E14 infeasible: the draw is
+    overloaded whatever the method), the placement is sized for the largest
+    load multiplier that fits (bisection to ~3 %); the returned pair's second
+    element says which load that was.
+
+    Returns
+    -------
+    (Placement, float)
+        The placement and the load it was sized for.
     """
     return _placement_cached(scenario, solver, variant, time_limit)
 
@@ -85,14 +110,16 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
         from ..errors import ScenarioError
         raise ScenarioError(f"unknown method {method!r} (choose from {', '.join(REGISTRY)})", field="method")
     t0 = time.perf_counter()
+    sized_for = scenario.load
     if placement is None:
-        placement = core_placement(scenario, REGISTRY[method].placement, variant, time_limit)
+        placement, sized_for = core_placement(scenario, REGISTRY[method].placement, variant, time_limit)
     x = np.asarray(getattr(placement, "x", placement), dtype=int)
     arr = arrivals if isinstance(arrivals, Arrivals) else make_arrivals(scenario, seed, arrivals, n_slots=n_slots)
     ctrl = make_controller(method, scenario, **(overrides or {}))
     res = simulate(scenario, arr, x, ctrl, seed=seed, failures=failures)
     extra = {"placement_status": getattr(placement, "status", "given"),
              "placement_seconds": float(getattr(placement, "seconds", 0.0)),
+             "placement_load": float(sized_for),
              "total_wall_s": time.perf_counter() - t0}
     fb = getattr(ctrl, "fallback_uses", None)
     if fb is not None:

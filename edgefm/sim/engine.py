@@ -102,6 +102,7 @@ class Engine:
         self.task_arrival = self.task_slot * self.dt
         self.task_input = np.asarray(arr.input_mb, dtype=float)
         self.task_scale = np.asarray(getattr(arr, "work_scale", np.ones(J)), dtype=float)
+        self.min_scale = float(self.task_scale.min()) if J else 1.0
         self.task_deadline = sc.deadlines[self.task_type]
         self.task_gw = np.array([u.gateway for u in sc.users], dtype=np.int64)[self.task_user]
         if sc.uplink.enabled:
@@ -493,9 +494,10 @@ class Engine:
         avail = [k for k in range(len(ids)) if up[k] and busy[k] <= end]
         if not avail:
             return waiting
-        w = np.array(waiting, dtype=np.int64)
-        w = w[np.lexsort((w, self.st_task[w]))]
-        n = min(len(w), 64 * len(avail))  # at most this many can start within the slot
+        w = np.sort(np.array(waiting, dtype=np.int64), kind="stable")  # stage ids are task-major: oldest first
+        svc_min = self.ms_work[m] / self.ms_rate[m] * self.min_scale
+        # no more stages than this can start before the slot ends
+        n = min(len(w), len(avail) + int(sum(end - max(busy[k], now) for k in avail) / svc_min) + 1)
         head = w[:n]
         rows = np.maximum(self.st_rdy[head][:, self.ci_node[ids]], now).tolist()
         svc = (self.ms_work[m] / self.ms_rate[m] * self.task_scale[self.st_task[head]]).tolist()
