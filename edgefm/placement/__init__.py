@@ -1,0 +1,63 @@
+"""Tier 1: static core placement (MODEL.md §5).
+
+Flat API, loaded on first attribute access so ``import edgefm.placement`` stays light (no
+PySCIPOpt, HiGHS or cvxpy until a solve):
+
+* the paper's program E14 with its estimates E15–E17: :func:`place`, :class:`Placement`,
+  :func:`mean_profile`, :func:`build_e14`, :func:`e14_objective`, :func:`core_cost`;
+* baselines and low-complexity solvers: :func:`greedy_placement` (least loaded, §5c),
+  :func:`relaxed_placement` (LP relaxation + reweighted ℓ1 + rounding);
+* the solver layer: :class:`MILP`, :func:`solve_milp`, :class:`MILPResult`, :func:`relax`;
+* the network-aware assignment form (§5b): :class:`FacilityProblem`, :func:`solve_facility`,
+  :func:`pmedian`, :func:`capacitated_facility_location`, and OR-Library readers
+  :func:`read_pmed`, :func:`read_cap`, :func:`read_optima`.
+"""
+from __future__ import annotations
+
+import importlib
+
+# public name -> (module, attribute)
+_LAZY = {
+    "place": ("edgefm.placement.paper", "place"),
+    "Placement": ("edgefm.placement.paper", "Placement"),
+    "build_e14": ("edgefm.placement.paper", "build_e14"),
+    "e14_data": ("edgefm.placement.paper", "e14_data"),
+    "e14_objective": ("edgefm.placement.paper", "e14_objective"),
+    "core_cost": ("edgefm.placement.paper", "core_cost"),
+    "violations": ("edgefm.placement.paper", "violations"),
+    "max_support": ("edgefm.placement.paper", "max_support"),
+    "mean_profile": ("edgefm.placement.profile", "mean_profile"),
+    "MeanProfile": ("edgefm.placement.profile", "MeanProfile"),
+    "occupancy_demand": ("edgefm.placement.profile", "occupancy_demand"),
+    "greedy_placement": ("edgefm.placement.greedy", "greedy_placement"),
+    "least_loaded": ("edgefm.placement.greedy", "least_loaded"),
+    "relaxed_placement": ("edgefm.placement.relax", "relaxed_placement"),
+    "lp_relaxation": ("edgefm.placement.relax", "lp_relaxation"),
+    "MILP": ("edgefm.placement.milp", "MILP"),
+    "MILPResult": ("edgefm.placement.milp", "MILPResult"),
+    "solve_milp": ("edgefm.placement.milp", "solve"),
+    "relax": ("edgefm.placement.milp", "relax"),
+    "FacilityProblem": ("edgefm.placement.facility", "FacilityProblem"),
+    "FacilityResult": ("edgefm.placement.facility", "FacilityResult"),
+    "solve_facility": ("edgefm.placement.facility", "solve_facility"),
+    "pmedian": ("edgefm.placement.facility", "pmedian"),
+    "capacitated_facility_location": ("edgefm.placement.facility", "capacitated_facility_location"),
+    "read_pmed": ("edgefm.placement.orlib", "read_pmed"),
+    "read_cap": ("edgefm.placement.orlib", "read_cap"),
+    "read_optima": ("edgefm.placement.orlib", "read_optima"),
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name):
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'edgefm.placement' has no attribute {name!r}")
+    value = getattr(importlib.import_module(target[0]), target[1])
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(list(globals()) + list(_LAZY))
