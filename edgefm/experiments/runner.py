@@ -74,7 +74,7 @@ def parse_failure(text: str, scenario) -> Failure:
 
 def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_slots: int | None = None,
                failures=(), placement=None, variant: str | None = None, overrides: dict | None = None,
-               time_limit: float | None = 60.0) -> RunResult:
+               time_limit: float | None = 60.0, keep_stages: bool = False) -> RunResult:
     """Simulate ``method`` on ``scenario`` with the arrivals of ``seed``.
 
     Parameters
@@ -98,6 +98,9 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
         E14 variant for the method's placement (``literal`` / ``bounded``).
     overrides : dict, optional
         Controller parameters (see :func:`edgefm.control.make_controller`).
+    keep_stages : bool
+        Keep per-stage start/finish/node arrays in ``RunResult.stages`` (for
+        Gantt views; see :mod:`edgefm.sim.tables`).
 
     Returns
     -------
@@ -116,7 +119,7 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
     x = np.asarray(getattr(placement, "x", placement), dtype=int)
     arr = arrivals if isinstance(arrivals, Arrivals) else make_arrivals(scenario, seed, arrivals, n_slots=n_slots)
     ctrl = make_controller(method, scenario, **(overrides or {}))
-    res = simulate(scenario, arr, x, ctrl, seed=seed, failures=failures)
+    res = simulate(scenario, arr, x, ctrl, seed=seed, failures=failures, options={"keep_stages": keep_stages})
     extra = {"placement_status": getattr(placement, "status", "given"),
              "placement_seconds": float(getattr(placement, "seconds", 0.0)),
              "placement_load": float(sized_for),

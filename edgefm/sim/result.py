@@ -40,6 +40,7 @@ class RunResult:
     task_type: np.ndarray = field(repr=False, compare=False)
     light_instances: np.ndarray = field(repr=False, compare=False)
     waiting: np.ndarray = field(repr=False, compare=False)
+    stages: dict | None = field(default=None, repr=False, compare=False)
 
     def with_extra(self, method: str | None = None, **counters) -> "RunResult":
         """A copy with a method name and extra counters (e.g. placement time)."""
@@ -50,7 +51,7 @@ class RunResult:
     def to_dict(self) -> dict:
         """JSON-ready summary (no per-task arrays)."""
         d = asdict(self)
-        for k in ("task_latency", "task_type", "light_instances", "waiting"):
+        for k in ("task_latency", "task_type", "light_instances", "waiting", "stages"):
             d.pop(k)
         return d
 
@@ -98,4 +99,7 @@ def summarize(eng, slots, wall, t_ctrl, dec_times, cost_parts, stats, light_seri
         counters=dict(stats),
         task_latency=np.where(done, lat, np.inf), task_type=eng.task_type.copy(),
         light_instances=light_series, waiting=wait_series,
+        stages=dict(task=eng.st_task, ms=eng.st_ms, node=eng.st_node, start=eng.st_start, finish=eng.st_finish,
+                    task_arrival=eng.task_arrival, task_type=eng.task_type, task_deadline=eng.task_deadline,
+                    task_slot=eng.task_slot) if eng.options.get("keep_stages") else None,
     )
