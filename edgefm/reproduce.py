@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-__all__ = ["NotebookRun", "find_notebooks", "run_notebooks", "project_root"]
+__all__ = ["NotebookRun", "find_notebooks", "run_notebooks", "project_root", "expected_figures"]
 
 _VERSIONED = ("numpy", "scipy", "cvxpy", "pyscipopt", "highspy", "networkx", "pandas", "matplotlib",
               "seaborn", "papermill", "dask")
@@ -71,6 +71,15 @@ def _git_commit(root: Path) -> str | None:
                               check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return None
+
+
+def expected_figures(nb: Path) -> list[str]:
+    """Figure stems a notebook saves: the literal names in its ``savefig(fig, "NN_...")`` calls."""
+    import re
+
+    doc = json.loads(nb.read_text(encoding="utf-8"))
+    src = "\n".join("".join(c["source"]) for c in doc["cells"] if c["cell_type"] == "code")
+    return sorted(set(re.findall(r"savefig\(\s*\w+\s*,\s*[\"']([^\"']+)[\"']", src)))
 
 
 def _figures(figdir: Path) -> dict[str, float]:
@@ -131,7 +140,12 @@ def _run(nbs, results, outdir, figdir, quick, parameters, keep_going, progress, 
                                 cwd=str(nb.parent), progress_bar=False, log_output=False)
             after = _figures(figdir)
             figs = sorted(k for k, v in after.items() if before.get(k) != v)
-            runs.append(NotebookRun(nb.name, "ok", time.perf_counter() - t0, figs))
+            missing = [f for f in expected_figures(nb) if f"{f}.png" not in figs]
+            if missing:
+                runs.append(NotebookRun(nb.name, "failed", time.perf_counter() - t0, figs,
+                                        error=f"{nb.name} ran but did not write figure(s) {', '.join(missing)}"))
+            else:
+                runs.append(NotebookRun(nb.name, "ok", time.perf_counter() - t0, figs))
         except pm.PapermillExecutionError as exc:
             msg = f"{nb.name} failed at cell {exc.exec_count or exc.cell_index}: {exc.ename}: {exc.evalue}"
             runs.append(NotebookRun(nb.name, "failed", time.perf_counter() - t0, error=msg))
