@@ -28,9 +28,12 @@ Mapping of a trace onto a scenario (:func:`trace_arrivals`), documented also in
    (decode work of the core, foundation-model stages grows with the generated
    tokens); ``scale_work=False`` keeps 1.0.
 
-With ``normalize="mean"`` the clipped ratios of steps 5–6 are further divided by
-their trace mean, so the mean payload is A_n and the mean work scale 1 (the
-median request then carries less than A_n).
+With ``normalize="mean"`` (the default) the clipped ratios of steps 5–6 are
+further divided by their trace mean, so the mean payload is A_n and the mean
+work scale 1 (the median request then carries less than A_n): a trace run then
+offers the same mean load as the Poisson run — same mean rate, payload and work —
+and differs only in burstiness and in the spread of request sizes.
+``normalize="median"`` keeps the median request at A_n.
 """
 from __future__ import annotations
 
@@ -202,7 +205,7 @@ def _ratio(x: np.ndarray, normalize: str) -> np.ndarray:
 def trace_arrivals(scenario: Scenario, trace: Trace | str | os.PathLike = "code",
                    seed: int | np.random.Generator = 0, n_slots: int | None = None, start: float | None = None,
                    time_scale: float | None = None, wrap: bool = True, scale_work: bool = True,
-                   normalize: str = "median") -> Arrivals:
+                   normalize: str = "mean") -> Arrivals:
     """Arrivals replayed from a request trace (mapping in the module docstring).
 
     Parameters

@@ -236,24 +236,24 @@ def test_token_mapping_exact_and_monotone(scen, tmp_path):
     path = _write(tmp_path, "tiny.csv", "\n".join(lines) + "\n")
     s = _one_type(scen, n=2)
     A = s.task_types[2].input_mb
-    a = trace_arrivals(s, path, seed=0, n_slots=10, start=0.0, time_scale=1e-3, wrap=False)
+    a = trace_arrivals(s, path, seed=0, n_slots=10, start=0.0, time_scale=1e-3, wrap=False, normalize="median")
     assert len(a) == 9 and (a.ttype == 2).all() and (a.user == 0).all()
     np.testing.assert_allclose(a.input_mb, A * np.clip(np.array(ctx) / 100, *CLIP))
     np.testing.assert_allclose(a.work_scale, np.clip(np.array(gen) / 10, *CLIP))
     assert (np.diff(a.input_mb) >= 0).all() and a.input_mb.min() == pytest.approx(0.25 * A)
     assert a.input_mb.max() == pytest.approx(4 * A)
     flat = trace_arrivals(s, path, seed=0, n_slots=10, start=0.0, time_scale=1e-3, wrap=False,
-                          scale_work=False)
+                          scale_work=False, normalize="median")
     assert (flat.work_scale == 1).all()
-    mean = trace_arrivals(s, path, seed=0, n_slots=10, start=0.0, time_scale=1e-3, wrap=False,
-                          normalize="mean")
+    mean = trace_arrivals(s, path, seed=0, n_slots=10, start=0.0, time_scale=1e-3, wrap=False)
     assert mean.input_mb.mean() == pytest.approx(A) and mean.work_scale.mean() == pytest.approx(1.0)
 
 
 def test_trace_payload_monotone_in_context_tokens_on_real_trace(scen):
     s = _one_type(scen, n=0)
     tr = load_trace("conv")
-    a = trace_arrivals(s, tr, seed=0, n_slots=int(tr.span_ms) + 1, start=0.0, time_scale=1.0, wrap=False)
+    a = trace_arrivals(s, tr, seed=0, n_slots=int(tr.span_ms) + 1, start=0.0, time_scale=1.0, wrap=False,
+                       normalize="median")
     order = np.argsort(tr.context_tokens, kind="stable")  # arrivals are in trace order here
     assert (np.diff(a.input_mb[order]) >= 0).all()
     A = s.task_types[0].input_mb
