@@ -49,6 +49,9 @@ _ARRIVALS = ("poisson", "mmpp", "code", "conv")
 _QUICK_KEYS = ("seeds", "methods", "loads", "horizon_slots")
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+#: Version of the row layout written by :func:`run_cell`; part of every key, so rows
+#: cached by an older layout are never mixed with new ones.
+ROW_SCHEMA = 2
 #: Columns that measure wall time (differ between otherwise identical runs).
 TIMING_COLUMNS = ("wall_s", "controller_s", "decision_ms_max", "decision_ms_median", "decision_ms_p99",
                   "n_placement_seconds", "n_total_wall_s")
@@ -213,6 +216,7 @@ def cell_key(cell: dict) -> str:
     conf = {k: v for k, v in cell.items() if k != "scenario"}
     conf["scenario_name"] = Path(cell["scenario"]).name
     conf["edgefm_version"] = __version__
+    conf["row_schema"] = ROW_SCHEMA
     text = json.dumps(conf, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -228,7 +232,11 @@ def _one_thread() -> None:
 
 
 def run_cell(cell: dict) -> dict:
-    """Run one cell; return one tidy row (all run metrics + configuration + ``key``)."""
+    """Run one cell; return one tidy row (all run metrics + configuration + ``key``).
+
+    ``arrivals`` is the number of tasks of the run; ``process`` the arrival
+    process of the cell (poisson, mmpp, code or conv).
+    """
     _one_thread()
     from ..scenario.sample import load_scenario
     from .runner import run_method
@@ -241,7 +249,7 @@ def run_cell(cell: dict) -> dict:
                      n_slots=o.get("horizon_slots"), variant=o.get("variant"), overrides=o.get("controller"))
     row = res.to_row()
     row.update(scenario=Path(cell["scenario"]).name, seed=cell["seed"], method=cell["method"], load=cell["load"],
-               horizon_slots=int(sc.horizon_slots), arrivals=o.get("arrivals", "poisson"),
+               horizon_slots=int(sc.horizon_slots), process=o.get("arrivals", "poisson"),
                variant=o.get("variant") or "", controller=json.dumps(o.get("controller") or {}, sort_keys=True),
                key=cell_key(cell))
     return row
