@@ -22,8 +22,36 @@ __version__ = "0.1.0"
 
 # name -> module holding it; imported lazily on first attribute access
 _LAZY = {
+    # network (E1-E2)
     "Network": "edgefm.network",
+    "network": "edgefm.network",
     "transfer_delay": "edgefm.network",
+    # effective capacity (E20-E21)
+    "effective_capacity": "edgefm.capacity",
+    "effective_bandwidth": "edgefm.capacity",
+    "qos_exponent": "edgefm.capacity",
+    "delay_bound": "edgefm.capacity",
+    "delay_table": "edgefm.capacity",
+    # workload
+    "Arrivals": "edgefm.workload",
+    "make_arrivals": "edgefm.workload",
+    "poisson_arrivals": "edgefm.workload",
+    "mmpp_arrivals": "edgefm.workload",
+    "load_trace": "edgefm.traces",
+    "trace_arrivals": "edgefm.traces",
+    # tier 1
+    "place": "edgefm.placement",
+    "Placement": "edgefm.placement",
+    "mean_profile": "edgefm.placement",
+    # tier 2 and the simulator
+    "make_controller": "edgefm.control",
+    "METHODS": "edgefm.control",
+    "simulate": "edgefm.sim.engine",
+    "Failure": "edgefm.sim.engine",
+    "RunResult": "edgefm.sim.result",
+    "run_method": "edgefm.experiments.runner",
+    "run_sweep": "edgefm.experiments.sweep",
+    "topology_spec": "edgefm.scenario.topology",
 }
 
 
