@@ -13,8 +13,21 @@ instances. The search (:func:`ga_minimize`): population 10, 30 generations,
 binary tournaments, uniform crossover, ±1 mutation per gene with probability
 0.1, capacity repair, and elitism (the best individual survives unchanged, so
 the best fitness never gets worse). All randomness comes from the run's
-``policy`` stream, so runs are reproducible. Per-MS delay terms are memoised
-within a slot (the fitness separates by MS once counts are fixed).
+``policy`` stream, so runs are reproducible.
+
+Speed. Everything is evaluated for a whole population at once:
+
+- the random numbers of a whole search are one ``rng.random`` draw (tournament
+  picks, crossover masks, mutation masks and signs all derive from it);
+- repair is a matrix product (population × genes) @ (genes × node resources)
+  to find over-full nodes, then a closed form of the "decrement the largest
+  excess gene" loop for those nodes (:meth:`_SlotEval.repair`);
+- the fitness routes the stages of every (individual, MS) pair in lock-step:
+  a per-slot table ``T[j, v, c, k]`` holds the g value of the k-th free level
+  of MS j's c instances on node v (water-filling, as in ``_levels``), and the
+  greedy routing of :func:`~edgefm.control.proposed.route_levels` becomes one
+  argmin over ``[unassigned penalty, R_i + cur]`` per stage index — column 0
+  (the penalty) wins ties, like the strict ``<`` of the scalar loop.
 """
 from __future__ import annotations
 
@@ -22,14 +35,42 @@ import numpy as np
 
 from .base import Decision, RunContext, State
 from .lyapunov import unassigned_penalty
-from .proposed import delay_tables, route_levels, slot_problem, _levels
+from .proposed import delay_tables, slot_problem
 
 __all__ = ["GAController", "ga_minimize"]
 
 
+def _batched(fitness, repair, n):
+    """Adapt per-individual ``fitness``/``repair`` callables to (k, n) batches."""
+
+    def fit_b(Z):
+        return np.array([float(fitness(z)) for z in Z], dtype=float)
+
+    def fix_b(Z):
+        if repair is None:
+            return Z
+        out = np.empty_like(Z)
+        for i in range(Z.shape[0]):
+            out[i] = repair(Z[i].copy())
+        return out
+
+    return fit_b, fix_b
+
+
 def ga_minimize(fitness, lo, hi, rng, population: int = 10, generations: int = 30, mutation: float = 0.1,
-                seeds=(), repair=None):
+                seeds=(), repair=None, batch: bool = False):
     """Minimise ``fitness`` over integer vectors in the box [lo, hi] with an elitist GA.
+
+    With ``batch=False`` ``fitness(z)`` scores one (n,) vector and ``repair(z)``
+    fixes one; with ``batch=True`` both take a (k, n) array of individuals and
+    return (k,) scores / a (k, n) array.
+
+    Each generation keeps the best individual and breeds ``population − 1``
+    children: two binary tournaments pick the parents, uniform crossover mixes
+    them, each gene moves by ±1 with probability ``mutation``, then the child
+    is clipped to the box and repaired. All random numbers of the search come
+    from a single ``rng.random`` call, so the result depends only on the
+    generator state.
 
     Returns ``(best, best_fitness, history)`` where ``history[g]`` is the best
     fitness after generation g (index 0 = initial population); it is
@@ -38,30 +79,230 @@ def ga_minimize(fitness, lo, hi, rng, population: int = 10, generations: int = 3
     lo = np.asarray(lo, dtype=np.int64)
     hi = np.maximum(np.asarray(hi, dtype=np.int64), lo)
     n = lo.size
-    fix = repair if repair is not None else (lambda z: z)
-    pop = [fix(np.clip(np.asarray(s, dtype=np.int64), lo, hi)) for s in seeds][:population]
-    while len(pop) < population:
-        pop.append(fix(rng.integers(lo, hi + 1)))
-    fit = np.array([fitness(p) for p in pop])
+    population = int(population)
+    if batch:
+        fit_b = fitness
+        fix_b = repair if repair is not None else (lambda Z: Z)
+    else:
+        fit_b, fix_b = _batched(fitness, repair, n)
+    seeds = [np.clip(np.asarray(s, dtype=np.int64), lo, hi) for s in seeds][:population]
+    k = population - len(seeds)
+    parts = [np.asarray(seeds, dtype=np.int64).reshape(len(seeds), n)] if seeds else []
+    if k > 0:
+        parts.append(rng.integers(lo, hi + 1, size=(k, n)))
+    pop = fix_b(np.concatenate(parts, axis=0))
+    fit = np.asarray(fit_b(pop), dtype=float)
     history = [float(fit.min())]
-    for _ in range(generations):
+    nc = population - 1
+    G = int(generations)
+    if nc > 0 and G > 0:
+        # per child: 4 tournament picks, n crossover, n mutation, n sign uniforms
+        U = rng.random((G, nc, 4 + 3 * n))
+        picks = (U[:, :, :4] * population).astype(np.int64)  # (G, nc, 4): a0, a1 | b0, b1
+        cross = U[:, :, 4:4 + n] < 0.5
+        delta = np.where(U[:, :, 4 + n:4 + 2 * n] < mutation, np.where(U[:, :, 4 + 2 * n:] < 0.5, -1, 1), 0)
+    for g in range(G):
         e = int(np.argmin(fit))
-        new, nf = [pop[e].copy()], [fit[e]]
-        while len(new) < population:
-            a, b = rng.integers(0, population, size=2), rng.integers(0, population, size=2)
-            pa = pop[a[0]] if fit[a[0]] <= fit[a[1]] else pop[a[1]]
-            pb = pop[b[0]] if fit[b[0]] <= fit[b[1]] else pop[b[1]]
-            child = np.where(rng.random(n) < 0.5, pa, pb)
-            mut = rng.random(n) < mutation
-            if mut.any():
-                child = child + np.where(mut, rng.choice((-1, 1), size=n), 0)
-            child = fix(np.clip(child, lo, hi))
-            new.append(child)
-            nf.append(fitness(child))
-        pop, fit = new, np.array(nf)
+        if nc <= 0:
+            history.append(float(fit.min()))
+            continue
+        t = picks[g]
+        ft = fit[t]
+        par = np.where(ft[:, 1::2] < ft[:, 0::2], t[:, 1::2], t[:, 0::2])  # 2 binary tournaments, ties → first
+        child = np.where(cross[g], pop[par[:, 0]], pop[par[:, 1]]) + delta[g]
+        child = fix_b(np.minimum(np.maximum(child, lo), hi))
+        cf = np.asarray(fit_b(child), dtype=float)
+        pop = np.concatenate([pop[e:e + 1], child], axis=0)
+        fit = np.concatenate([fit[e:e + 1], cf])
         history.append(float(fit.min()))
     e = int(np.argmin(fit))
-    return pop[e], float(fit[e]), history
+    return pop[e].copy(), float(fit[e]), history
+
+
+class _SlotEval:
+    """Vectorised repair, fitness and routing of one slot's GA problem.
+
+    Genes ``(gj, gv)``: group index j (the j-th MS of ``P.groups``) and node v.
+    """
+
+    def __init__(self, P, g, y, busy, slack, gj, gv, lo, hi_max):
+        ms = list(P.groups)
+        self.ms = ms
+        Mg = len(ms)
+        V = busy.shape[0]
+        dem = P.demand
+        K = dem.shape[1]
+        self.Mg, self.V, self.gj, self.gv, self.lo = Mg, V, gj, gv, lo
+        n = gj.size
+        gm = np.asarray(ms, dtype=np.int64)[gj] if n else np.zeros(0, np.int64)
+        # --- repair: node usage of the genes beyond busy = (z − lo) @ A
+        A = np.zeros((n, V, K))
+        if n:
+            A[np.arange(n), gv] = dem[gm]
+        self.A = A.reshape(n, V * K)
+        self.avail = P.avail.reshape(-1)
+        self.K = K
+        per_node = [np.flatnonzero(gv == v) for v in range(V)]
+        gmax = max([len(p) for p in per_node] + [1])
+        self.NI = np.full((V, gmax), n, dtype=np.int64)  # pad → column n (a −1 sentinel)
+        for v, p in enumerate(per_node):
+            self.NI[v, :len(p)] = p
+        dpad = np.concatenate([dem[gm], np.zeros((1, K))], axis=0) if n else np.zeros((1, K))
+        self.Dn = dpad[self.NI]  # (V, G, K) demand of each node's genes, pad rows 0
+        self.avn = P.avail
+        self.lop = np.concatenate([lo, [0]]).astype(np.int64)
+        # --- cost (E7, light columns): constant part + per-gene terms
+        light = P.light
+        xb = busy.copy()
+        self.cost0 = P.cost(xb)
+        self.cdp = (P.c_dp[gm] * light[gm]) if n else np.zeros(0)
+        self.crun = (P.c_run[gm] * light[gm]) if n else np.zeros(0)
+        self.prevg = P.prev[gv, gm] if n else np.zeros(0, np.int64)
+        self.gene0 = float((np.maximum(0, lo - self.prevg) * self.cdp + lo * self.crun).sum()) if n else 0.0
+        # --- routing tables
+        rows = [P.groups[m][0] for m in ms]
+        S = np.array([len(r) for r in rows], dtype=np.int64)
+        Smax = int(S.max())
+        S1 = Smax + 1
+        self.rows, self.S, self.Smax, self.S1 = rows, S, Smax, S1
+        V1 = V + 1
+        # stage i of group j: column 0 = unassigned penalty, columns 1.. = ready − now (inf on down nodes);
+        # padding stages (i ≥ S_j) cost 0 and are never routed
+        Rx = np.full((Smax, Mg, V1), np.inf)
+        Rx[:, :, 0] = 0.0
+        slk = np.full((Smax, Mg), np.inf)
+        for j, m in enumerate(ms):
+            _, R, _, pen = P.groups[m]
+            s = len(R)
+            Rx[:s, j, 1:] = np.asarray(R, dtype=float).reshape(s, V)
+            Rx[:s, j, 0] = pen
+            slk[:s, j] = slack[rows[j]]
+        self.Rx = [np.ascontiguousarray(Rx[i]) for i in range(Smax)]
+        self.slack = slk[:, None, :]
+        # base counts (non-gene pairs keep busy), dummy node 0 = "unassigned"
+        bj = busy[:, ms].T  # (Mg, V)
+        self.Xb = np.zeros((Mg, V1), dtype=np.int64)
+        self.Xb[:, 1:] = bj
+        hi_c = int(max(bj.max(initial=0), hi_max))
+        C1 = hi_c + 1
+        self.C1 = C1
+        # B[j, v, L-1] = Σ_{busy instances} max(0, L − o): free levels ≤ L of the busy instances
+        Ls = np.arange(1, y + 1)
+        B = np.zeros((Mg, V, y), dtype=np.int64)
+        for j, m in enumerate(ms):
+            occ = P.occ.get(m)
+            if occ is None:
+                continue
+            for v in range(V):
+                if occ[v]:
+                    B[j, v] = np.maximum(0, Ls[None, :] - np.asarray(occ[v])[:, None]).sum(axis=0)
+        c = np.arange(C1)
+        extra = c[None, None, :] - bj[:, :, None]  # (Mg, V, C1) new empty instances
+        N = B[:, :, None, :] + np.maximum(extra, 0)[..., None] * Ls  # (Mg, V, C1, y) levels ≤ L
+        ok = (extra >= 0)[..., None] & (N <= Smax)
+        cell = np.arange(Mg * V * C1).reshape(Mg, V, C1, 1) * S1
+        cnt = np.bincount((cell + N)[ok], minlength=Mg * V * C1 * S1).reshape(Mg, V, C1, S1)
+        lev = 1 + np.cumsum(cnt, axis=-1)  # k-th free level (y+1 = none)
+        gx = np.full((Mg, y + 2), np.inf)
+        gx[:, :y + 1] = g[ms]
+        T = np.zeros((Mg, V1, C1, S1))
+        T[:, 1:] = gx[np.arange(Mg)[:, None, None, None], lev]
+        self.Tf = T.reshape(-1)
+        self._rxq = {}
+        self.cell0 = (np.arange(Mg)[:, None] * V1 + np.arange(V1)[None, :]) * C1  # (Mg, V1)
+
+    # ------------------------------------------------------------------
+    def repair(self, Z):
+        """Per individual and over-full node, drop one instance of the gene with
+        the largest excess over busy (first on ties) until the node fits (E8).
+
+        Closed form of that loop: with excess W ≥ 0 its states are, for caps
+        h = max W, …, 1, "min(W, h), then lower the genes at h to h − 1 one at a
+        time in gene order". Usage falls along the sequence, so the largest cap
+        L* whose state min(W, L*) fits is found first, and then the first gene
+        of level L* + 1 after whose lowering the node fits.
+        """
+        Z = np.array(Z, dtype=np.int64)
+        Q, n = Z.shape
+        if n == 0:
+            return Z
+        V, K = self.V, self.K
+        W = Z - self.lo
+        over = ((W.astype(float) @ self.A - self.avail) > 1e-9).reshape(Q, V, K).any(axis=2)
+        if not over.any():
+            return Z
+        qs, vs = np.nonzero(over)
+        gi = self.NI[vs]  # (E, G) gene ids, pad = n
+        idx = qs[:, None] * (n + 1) + gi
+        Zp = np.concatenate([Z, np.zeros((Q, 1), np.int64)], axis=1).reshape(-1)
+        Wp = Zp[idx] - self.lop[gi]  # (E, G), pad 0
+        top = int(Wp.max())
+        if top <= 0:
+            return Z
+        Dn = self.Dn[vs]  # (E, G, K)
+        av = self.avn[vs][:, None, :]  # (E, 1, K)
+        caps = np.minimum(Wp[:, None, :], np.arange(top)[None, :, None]).astype(float)  # (E, L, G)
+        ok = ~(((caps @ Dn) - av) > 1e-9).any(axis=2)  # min(W, L) fits, L = 0..top−1
+        h = ok.sum(axis=1)[:, None]  # L* + 1: the level being lowered
+        start = np.minimum(Wp, h)
+        sel = Wp >= h
+        use = (start[:, None, :].astype(float) @ Dn) - np.cumsum(sel[..., None] * Dn, axis=1)  # (E, G, K)
+        fit = ~((use - av) > 1e-9).any(axis=2) & sel
+        g = fit.argmax(axis=1)[:, None]
+        newW = start - (sel & (np.arange(gi.shape[1])[None, :] <= g))
+        newW[h[:, 0] == 0] = 0  # nothing fits (not even no excess): drop all excess
+        Zp[idx] = newW + self.lop[gi]
+        return Zp.reshape(Q, n + 1)[:, :n].copy()
+
+    def counts(self, z, busy):
+        x = busy.copy()
+        if self.gj.size:
+            x[self.gv, np.asarray(self.ms, dtype=np.int64)[self.gj]] = z
+        return x
+
+    def _stage_rows(self, Q):
+        """Per stage i, the (Q, Mg, V1) ready − now rows (column 0: penalty), and the
+        (Q, Mg) flat offsets of the (individual, MS) cells; cached per Q."""
+        got = self._rxq.get(Q)
+        if got is None:
+            rx = [np.ascontiguousarray(np.broadcast_to(Ri, (Q,) + Ri.shape)) for Ri in self.Rx]
+            got = self._rxq[Q] = (rx, (np.arange(Q * self.Mg) * (self.V + 1)).reshape(Q, self.Mg))
+        return got
+
+    def fitness(self, Z, want_route: bool = False):
+        """Fitness of a (Q, n) population (and, with ``want_route``, the (Smax, Q, Mg)
+        chosen node per stage, −1 = waiting)."""
+        Z = np.asarray(Z, dtype=np.int64)
+        Q = Z.shape[0]
+        Mg, V1, S1 = self.Mg, self.V + 1, self.S1
+        Cnt = np.repeat(self.Xb[None], Q, axis=0)
+        if self.gj.size:
+            Cnt[:, self.gj, self.gv + 1] = Z
+        ptr = ((self.cell0 + Cnt) * S1).reshape(-1)  # flat index of (cell, k) in T, k = 0
+        T = self.Tf
+        cur = T[ptr]
+        cur3 = cur.reshape(Q, Mg, V1)
+        rx, base = self._stage_rows(Q)
+        dh = np.empty((self.Smax, Q, Mg))
+        d = np.empty((Q, Mg, V1))
+        d1 = d.reshape(-1)
+        nodes = np.empty((self.Smax, Q, Mg), dtype=np.int64) if want_route else None
+        for i, Ri in enumerate(rx):
+            np.add(Ri, cur3, out=d)
+            b = d.argmin(axis=2)
+            fi = b + base
+            dh[i] = d1[fi]
+            ptr[fi] += 1
+            cur[fi] = T[ptr[fi]]
+            if want_route:
+                nodes[i] = b - 1
+        delay = (dh + np.maximum(0.0, dh - self.slack)).sum(axis=(0, 2))
+        if self.gj.size:
+            cost = self.cost0 - self.gene0 + (np.maximum(0, Z - self.prevg) * self.cdp + Z * self.crun).sum(axis=1)
+        else:
+            cost = np.full(Q, self.cost0)
+        f = cost + delay
+        return (f, nodes) if want_route else f
 
 
 class GAController:
@@ -105,76 +346,33 @@ class GAController:
         P = slot_problem(state, sc, ones, self.pen_task[tasks], busy, 1.0, y)
         slack = (self.deadline - (state.now - self.arrival))[tasks]  # D − age per state row
         dem = sc.demand
-        genes = []  # (m, v)
-        hi = []
-        for m, (rows, *_rest) in P.groups.items():
-            fitn = np.floor(np.min(np.where(dem[m] > 0, P.avail / np.where(dem[m] > 0, dem[m], 1), np.inf),
-                                   axis=1) + 1e-9)
-            for v in np.flatnonzero(P.up).tolist():
-                cap = int(min(fitn[v], len(rows)))
-                if cap > 0 or busy[v, m] > 0:
-                    genes.append((m, v))
-                    hi.append(busy[v, m] + max(cap, 0))
-        gm = np.array([m for m, _ in genes], dtype=np.int64)
-        gvn = np.array([v for _, v in genes], dtype=np.int64)
-        lo = busy[gvn, gm]
-        hi = np.array(hi, dtype=np.int64)
-        memo: dict = {}
-        gcache: dict = {}
-        grows = {m: self.g[m].tolist() for m in P.groups}
+        ms = list(P.groups)
+        S = np.array([len(P.groups[m][0]) for m in ms], dtype=np.int64)
+        # genes: (MS, up node) pairs where one more instance fits or some are busy, MS-major
+        D = dem[ms]  # (Mg, K)
+        pos = D > 0
+        ratio = np.where(pos[:, None, :], P.avail[None, :, :] / np.where(pos, D, 1.0)[:, None, :], np.inf)
+        fitn = np.floor(ratio.min(axis=2) + 1e-9)  # (Mg, V)
+        cap = np.minimum(fitn, S[:, None].astype(float))
+        cap = np.where(np.isfinite(cap), cap, 0).astype(np.int64)  # (no-demand MS: capped by S above)
+        bj = busy[:, ms].T  # (Mg, V)
+        sel = P.up[None, :] & ((cap > 0) | (bj > 0))
+        gj, gv = np.nonzero(sel)  # row-major = MS-major, nodes ascending
+        gm = np.asarray(ms, dtype=np.int64)[gj]
+        lo = busy[gv, gm]
+        hi = lo + np.maximum(cap[gj, gv], 0)
+        ev = _SlotEval(P, self.g, y, busy, slack, gj, gv, lo, int(hi.max(initial=0)))
 
-        def node_g(m, v, c, limit):
-            key = (m, v, c)
-            if key not in gcache:
-                occ = P.occ.get(m)
-                base = list(occ[v]) if occ is not None else []
-                base += [0] * (c - len(base))
-                gcache[key] = [grows[m][lv] for lv in _levels(base, y, limit)]
-            return gcache[key]
-
-        def ms_delay(m, col, want=False):
-            key = (m, col)
-            if key in memo and not want:
-                return memo[key]
-            rows, R, _, pen = P.groups[m]
-            V = len(col)
-            gv = [node_g(m, v, col[v], len(rows)) for v in range(V)]
-            hosts = [v for v in range(V) if gv[v]]
-            _, nodes, _, dh = route_levels(R, [1.0] * len(rows), pen, gv, hosts, want_route=True)
-            dh = np.array(dh)
-            val = float(dh.sum() + np.maximum(0.0, dh - slack[rows]).sum())
-            memo[key] = val
-            return (val, nodes) if want else val
-
-        def counts(z):
-            x = busy.copy()
-            x[gvn, gm] = z
-            return x
-
-        def fitness(z):
-            x = counts(z)
-            return P.cost(x) + sum(ms_delay(m, tuple(x[:, m].tolist())) for m in P.groups)
-
-        def repair(z):
-            x = counts(z)
-            over = (x - busy) @ dem - P.avail
-            for v in np.flatnonzero((over > 1e-9).any(axis=1)).tolist():
-                idx = np.flatnonzero((gvn == v))
-                while ((z[idx] - lo[idx]) @ dem[gm[idx]] - P.avail[v] > 1e-9).any():
-                    j = idx[np.argmax(z[idx] - lo[idx])]
-                    z[j] -= 1
-            return z
-
-        cur = np.asarray(state.light_counts, dtype=np.int64)[gvn, gm]
+        cur = np.asarray(state.light_counts, dtype=np.int64)[gv, gm]
         need = lo.copy()
-        for m, (rows, *_r) in P.groups.items():  # one more instance per y waiting stages, best-ready node
-            sel = np.flatnonzero(gm == m)
-            if len(sel):
-                need[sel[np.argmax(hi[sel] - lo[sel])]] += -(-len(rows) // y)
-        best, _, self.history = ga_minimize(fitness, lo, hi, self.rng, self.pop, self.gens, self.mut,
-                                            seeds=(lo, cur, need), repair=repair)
-        x = counts(best)
-        for m, (rows, *_r) in P.groups.items():
-            _, nodes = ms_delay(m, tuple(x[:, m].tolist()), want=True)
-            route[rows] = nodes
+        for j in range(len(ms)):  # one more instance per y waiting stages, best-ready node
+            s = np.flatnonzero(gj == j)
+            if len(s):
+                need[s[np.argmax(hi[s] - lo[s])]] += -(-int(S[j]) // y)
+        best, _, self.history = ga_minimize(ev.fitness, lo, hi, self.rng, self.pop, self.gens, self.mut,
+                                            seeds=(lo, cur, need), repair=ev.repair, batch=True)
+        x = ev.counts(best, busy)
+        _, nodes = ev.fitness(best[None, :], want_route=True)
+        for j, rows in enumerate(ev.rows):
+            route[rows] = nodes[:len(rows), 0, j]
         return Decision(light_counts=x, parallelism=y, route=route)
