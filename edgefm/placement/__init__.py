@@ -8,7 +8,9 @@ PySCIPOpt, HiGHS or cvxpy until a solve):
 * baselines and low-complexity solvers: :func:`greedy_placement` (least loaded, §5c),
   :func:`relaxed_placement` (LP relaxation + reweighted ℓ1 + rounding);
 * the solver layer: :class:`MILP`, :func:`solve_milp`, :class:`MILPResult`, :func:`relax`;
-* the network-aware assignment form (§5b): :class:`FacilityProblem`, :func:`solve_facility`,
+* the network-aware assignment form of a scenario (§5b, N−1 survivability):
+  :func:`assign_placement`, :func:`n1_violations`;
+* its classic special cases: :class:`FacilityProblem`, :func:`solve_facility`,
   :func:`pmedian`, :func:`capacitated_facility_location`, and OR-Library readers
   :func:`read_pmed`, :func:`read_cap`, :func:`read_optima`.
 """
@@ -32,6 +34,8 @@ _LAZY = {
     "greedy_placement": ("edgefm.placement.greedy", "greedy_placement"),
     "least_loaded": ("edgefm.placement.greedy", "least_loaded"),
     "relaxed_placement": ("edgefm.placement.relax", "relaxed_placement"),
+    "assign_placement": ("edgefm.placement.assignment", "assign_placement"),
+    "n1_violations": ("edgefm.placement.assignment", "n1_violations"),
     "lp_relaxation": ("edgefm.placement.relax", "lp_relaxation"),
     "MILP": ("edgefm.placement.milp", "MILP"),
     "MILPResult": ("edgefm.placement.milp", "MILPResult"),
