@@ -552,6 +552,9 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
         return (res, gap) if obj is not None and obj <= threshold + tol else (None, None)
 
     res0 = _run(scenario, data, 0, max_sites, survivable, solver, budget(), gap, threads, node_limit)
+    if res0.x is None:
+        raise SolverError(f"E14 kappa search: the kappa = 0 solve found no solution within the time limit "
+                          f"({res0.status}, {res0.seconds:.1f} s); raise time_limit or pass kappa")
     opt0 = float(data.coef @ np.rint(res0.x[: data.n_pairs]))
     trace.append([0, res0.status, opt0])
     threshold = opt0 + (1.0 - rho) * abs(opt0)
@@ -574,7 +577,9 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
         else:
             hi = mid
     if best_gap > gap:
-        best, _ = attempt(lo, gap)
+        fine, _ = attempt(lo, gap)
+        if fine.x is not None:  # else the budget ran out: keep the coarse incumbent (certified=False below)
+            best = fine
     # the search is certified only when every solve was proven (optimal within its gap, or infeasible)
     certified = all(t[1] in ("optimal", "infeasible") for t in trace)
     info = {"certified": certified, "search_seconds": time.perf_counter() - t0, "kappa_trace": trace,
