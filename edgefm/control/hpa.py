@@ -90,14 +90,15 @@ class HPAController:
         np.add.at(work, (state.inst_node, state.inst_ms), state.inst_backlog)
         host = np.asarray(state.light_counts) > 0
         fits = np.stack([(state.free_capacity >= sc.demand[m] - 1e-12).all(axis=1) for m in range(M)], axis=1)
-        for i, m in enumerate(np.asarray(state.stage_ms).tolist()):
-            ok = host[:, m] & state.node_up
-            if not ok.any():
-                ok = (fits[:, m] | host[:, m]) & state.node_up
-            if not ok.any():
-                continue
-            v = int(np.argmin(np.where(ok, state.ready[i], np.inf)))
-            work[v, m] += self.work[m]
+        ms = np.asarray(state.stage_ms, dtype=np.int64)
+        if len(ms):
+            ok = host[:, ms].T & state.node_up[None, :]  # (S, V)
+            none = ~ok.any(axis=1)
+            if none.any():
+                ok[none] = ((fits | host)[:, ms[none]].T & state.node_up[None, :])
+            valid = ok.any(axis=1)
+            v = np.argmin(np.where(ok, state.ready, np.inf), axis=1)
+            np.add.at(work, (v[valid], ms[valid]), self.work[ms[valid]])
         return work
 
     def decide(self, state: State) -> Decision:
@@ -117,10 +118,12 @@ class HPAController:
         free = np.where(state.node_up[:, None], state.free_capacity + np.maximum(0, cur - x) @ sc.demand, 0.0)
         out = np.minimum(x, cur)
         for v, m in zip(*np.nonzero(x > cur)):
-            for _ in range(int(x[v, m] - cur[v, m])):
-                if (free[v] >= sc.demand[m] - 1e-12).all():
-                    out[v, m] += 1
-                    free[v] -= sc.demand[m]
+            d = sc.demand[m]
+            pos = d > 0
+            room = int(np.floor(np.min((free[v][pos] + 1e-12) / d[pos]))) if pos.any() else int(x[v, m] - cur[v, m])
+            k = max(0, min(int(x[v, m] - cur[v, m]), room))  # replicas added one by one while they fit
+            out[v, m] += k
+            free[v] -= k * d
         y = np.full(out.shape, self.y, dtype=np.int64)
         route = route_earliest_finish(state, sc, out, y, self.service)
         return Decision(light_counts=out, parallelism=self.y, route=route)
