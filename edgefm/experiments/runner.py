@@ -18,8 +18,51 @@ from ..sim.result import RunResult
 __all__ = ["core_placement", "run_method", "parse_failure"]
 
 
+def _disk_key(scenario, solver, variant, time_limit) -> str:
+    import hashlib
+
+    from .. import __version__
+
+    text = f"{scenario!r}|{solver}|{variant}|{time_limit}|{__version__}|placement-cache-1"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _cache_dir():
+    import os
+    from pathlib import Path
+
+    env = os.environ.get("EDGEFM_PLACEMENT_CACHE")
+    if env == "off":
+        return None
+    from ..plots import results_dir
+
+    return Path(env) if env else results_dir() / "cache" / "placements"
+
+
 @lru_cache(maxsize=128)
 def _placement_cached(scenario, solver: str, variant: str | None, time_limit: float | None):
+    """Memory cache in front of a disk cache (``results/cache/placements``), so the
+    workers of a sweep solve each draw's placement once, not once per process."""
+    import os
+    import pickle
+
+    d = _cache_dir()
+    path = d / f"{_disk_key(scenario, solver, variant, time_limit)}.pkl" if d is not None else None
+    if path is not None and path.exists():
+        try:
+            return pickle.loads(path.read_bytes())
+        except Exception:  # a truncated or stale file: solve again
+            pass
+    out = _solve_placement(scenario, solver, variant, time_limit)
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(out))
+        os.replace(tmp, path)
+    return out
+
+
+def _solve_placement(scenario, solver: str, variant: str | None, time_limit: float | None):
     from ..errors import InfeasibleError
     from ..placement import place
 
@@ -28,18 +71,24 @@ def _placement_cached(scenario, solver: str, variant: str | None, time_limit: fl
     except InfeasibleError:
         if scenario.load <= 0:
             raise
-    # the nodes cannot host the mean occupancy of this load: size for the largest load they can
-    lo, hi, best = 0.0, scenario.load, None
+    # the nodes cannot host the mean occupancy of this load: size for the largest load they can.
+    # Feasibility does not depend on kappa (kappa = 0 is always admissible), so the bisection
+    # probes with feasibility-only solves and only the final placement is optimised.
+    from ..placement.paper import e14_feasible
+
+    lo, hi = 0.0, scenario.load
     for _ in range(5):
         mid = 0.5 * (lo + hi)
-        try:
-            best = place(scenario.with_load(mid), solver=solver, variant=variant, time_limit=time_limit)
+        if solver == "greedy" or not e14_feasible(scenario.with_load(mid), variant=variant,
+                                                 time_limit=time_limit):
+            try:  # greedy has no program to test: probe it directly
+                place(scenario.with_load(mid), solver=solver, variant=variant, time_limit=time_limit)
+                lo = mid
+            except InfeasibleError:
+                hi = mid
+        else:
             lo = mid
-        except InfeasibleError:
-            hi = mid
-    if best is None:
-        best = place(scenario.with_load(0.0), solver=solver, variant=variant, time_limit=time_limit)
-    return best, lo
+    return place(scenario.with_load(lo), solver=solver, variant=variant, time_limit=time_limit), lo
 
 
 def core_placement(scenario, solver: str = "scip", variant: str | None = None, time_limit: float | None = 60.0):

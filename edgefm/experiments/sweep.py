@@ -18,7 +18,7 @@ A sweep file (YAML) names a scenario and the grid to run::
 Every cell (scenario, seed, method, load, override) is independent and seeded by
 its own seed, so results do not depend on the number of workers or their order.
 Each finished cell is written atomically to
-``results/sweeps/<name>/cells/<key>.json``; :func:`cell_key` hashes the whole
+``results/sweeps/cells/<key>.json`` (shared by all sweeps); :func:`cell_key` hashes the whole
 configuration, the scenario file's content and the edgefm version, so a rerun
 skips the cells already done (resume) and never reuses a stale one. At the end
 all rows of the sweep are gathered into ``results/sweeps/<name>/results.parquet``.
@@ -42,7 +42,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["SweepSpec", "load_sweep", "cells", "cell_key", "run_cell", "run_sweep", "sweep_dir"]
+__all__ = ["SweepSpec", "load_sweep", "cells", "cell_key", "run_cell", "run_sweep", "sweep_dir", "cells_dir"]
 
 _OVERRIDE_KEYS = ("horizon_slots", "arrivals", "variant", "controller")
 _ARRIVALS = ("poisson", "mmpp", "code", "conv")
@@ -256,12 +256,21 @@ def run_cell(cell: dict) -> dict:
 
 
 def sweep_dir(spec: SweepSpec, out_dir: str | Path | None = None) -> Path:
-    """``out_dir`` or ``<project>/results/sweeps/<name>``."""
+    """``out_dir`` or ``<results>/sweeps/<name>`` (``<results>``: :func:`edgefm.plots.results_dir`)."""
     if out_dir is not None:
         return Path(out_dir)
-    from ..reproduce import project_root
+    from ..plots import results_dir
 
-    return project_root() / "results" / "sweeps" / spec.name
+    return results_dir() / "sweeps" / spec.name
+
+
+def cells_dir(spec: SweepSpec, out_dir: str | Path | None = None) -> Path:
+    """Where finished cells are cached: ``out_dir/cells`` when given, else the cache shared by
+    every sweep, ``<results>/sweeps/cells`` — a cell is keyed by its full configuration, so two
+    sweeps that contain the same cell (Fig. 3 and Fig. 4 at load 1) run it once."""
+    if out_dir is not None:
+        return Path(out_dir) / "cells"
+    return sweep_dir(spec).parent / "cells"
 
 
 def _write_atomic(path: Path, row: dict) -> None:
@@ -291,7 +300,8 @@ def run_sweep(spec: SweepSpec | str | Path, quick: bool = False, scheduler: str 
     workers : int, optional
         Processes of the local cluster (default: CPU count); ``0`` runs serially in-process.
     out_dir : path, optional
-        Default ``results/sweeps/<name>``; holds ``cells/<key>.json`` and ``results.parquet``.
+        Default ``results/sweeps/<name>`` (holds ``results.parquet``; cells are cached in the shared
+        ``results/sweeps/cells/``). When given, it holds both ``cells/<key>.json`` and ``results.parquet``.
     progress : bool
         Show a tqdm bar (done/total, ETA).
 
@@ -310,8 +320,9 @@ def run_sweep(spec: SweepSpec | str | Path, quick: bool = False, scheduler: str 
     todo_all = cells(spec, quick)
     keys = [cell_key(c) for c in todo_all]
     root = sweep_dir(spec, out_dir)
-    cdir = root / "cells"
+    cdir = cells_dir(spec, out_dir)
     cdir.mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
     todo = [(k, c) for k, c in zip(keys, todo_all) if not (cdir / f"{k}.json").is_file()]
     todo = list(dict(todo).items())  # duplicate cells run once
     bar = tqdm(total=len(keys), initial=len(keys) - len(todo), desc=spec.name, unit="cell", disable=not progress)

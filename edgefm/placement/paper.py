@@ -445,6 +445,39 @@ def _run(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, 
     return res
 
 
+def e14_feasible(scenario: Scenario, variant: str | None = None, solver: str = "scip",
+                 time_limit: float | None = None) -> bool:
+    """Whether E14 (with κ = 0) has a feasible placement, without optimising it.
+
+    Checks the necessary conditions, then solves the program with a zero
+    objective, so the solver stops at the first feasible point (or proves
+    infeasibility). Far cheaper than :func:`place` near the capacity limit,
+    where the literal program's knapsacks are hard to optimise.
+
+    Raises
+    ------
+    SolverError
+        The solver stopped (time limit) before deciding.
+    """
+    from dataclasses import replace as _replace
+
+    from .milp import solve
+
+    data = e14_data(scenario, variant=variant)
+    try:
+        check_necessary(scenario, data)
+    except InfeasibleError:
+        return False
+    model = build_e14(scenario, data)
+    model = _replace(model, c=np.zeros_like(model.c), objective_constant=0.0)
+    res = solve(model, solver=solver, time_limit=time_limit)
+    if res.status == "infeasible":
+        return False
+    if res.x is not None:
+        return True
+    raise SolverError(f"E14 feasibility undecided: {res.status} after {res.seconds:.1f} s")
+
+
 def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, variant: str | None = None,
           time_limit: float | None = None, gap: float = 1e-6, threads: int = 1, max_sites: int | None = None,
           survivable: bool = False, node_limit: int | None = None, profile: MeanProfile | None = None) -> Placement:
