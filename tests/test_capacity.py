@@ -236,7 +236,6 @@ def test_admissible_and_critical_exponent():
 # ----------------------------------------------------------------------------- E21 delay
 def test_delay_bound_by_hand():
     a, k, beta, y, eps = 1.0, 1.0, 5.0, 3, 0.2
-    r = 3.0  # y a / W
     # exponential service: ln(1 + 5 th)/th = 3 -> solve independently
     th = optimize.brentq(lambda t: np.log1p(5 * t) / t - 3.0, 1e-6, 100)
     expected = max(1.0, 3.0 / 5.0, np.log(3.0 / (5.0 * 0.2)) / (th * 3.0))

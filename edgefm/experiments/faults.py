@@ -13,6 +13,11 @@ row per placement × failed node × seed × window of ``window`` arrival slots (
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
 import os
 from concurrent.futures import ProcessPoolExecutor
 

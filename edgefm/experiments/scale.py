@@ -8,6 +8,11 @@ each method, and record quality (on-time ratio, cost per task) and effort
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
 import time
 
 __all__ = ["NETWORKS", "scale_table"]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["headline_numbers", "bound_summary", "write_summary", "read_summary", "compare_summaries"]
+__all__ = ["headline_numbers", "bound_summary", "write_summary", "read_summary", "compare_summaries", "compare_tree"]
 
 
 def _load_key(x: float) -> str:
@@ -70,7 +70,9 @@ def _clean(obj):
 
 def _path(name: str, results: str | Path | None) -> Path:
     if results is None:
-        from ..plots import results_dir  # a function of the path only: matplotlib is not imported
+        from ..plots import (
+            results_dir,  # a function of the path only: matplotlib is not imported
+        )
 
         results = results_dir()
     return Path(results) / "summaries" / f"{name}.json"
@@ -122,3 +124,33 @@ def compare_summaries(new: dict, ref: dict, on_time_abs: float = 0.02, cost_rel:
                 bad.append(f"{m} load {ld}: cost {a['cost_total']:.6g} vs reference {b['cost_total']:.6g} "
                            f"(tolerance ±{cost_rel:.0%})")
     return bad
+
+
+#: Keys whose values measure time on this machine, not behaviour: never compared.
+TIMING_KEYS = ("seconds", "wall", "decision_ms")
+
+
+def compare_tree(new, ref, abs_tol: float = 0.02, rel_tol: float = 0.02, skip=TIMING_KEYS, path: str = "") -> list[str]:
+    """Differences between two summary dicts of any shape, leaf by leaf.
+
+    Integers, strings and booleans must be equal; floats may differ by
+    ``max(abs_tol, rel_tol·|ref|)`` (so ratios in [0, 1] get ±0.02 and costs ±2 %);
+    keys containing any of ``skip`` are ignored. Returns one line per mismatch.
+    """
+    if isinstance(ref, dict) and isinstance(new, dict):
+        bad = []
+        for k in sorted(set(new) | set(ref), key=str):
+            p = f"{path}/{k}" if path else str(k)
+            if any(s in str(k) for s in skip):
+                continue
+            if k not in new or k not in ref:
+                bad.append(f"{p}: only in {'new' if k in new else 'reference'}")
+            else:
+                bad += compare_tree(new[k], ref[k], abs_tol, rel_tol, skip, p)
+        return bad
+    if isinstance(ref, float) or isinstance(new, float):
+        if ref is None or new is None:
+            return [] if ref is new else [f"{path}: {new!r} vs reference {ref!r}"]
+        tol = max(abs_tol, rel_tol * abs(ref))
+        return [] if abs(float(new) - float(ref)) <= tol else [f"{path}: {new:.6g} vs reference {ref:.6g} (±{tol:.3g})"]
+    return [] if new == ref else [f"{path}: {new!r} vs reference {ref!r}"]

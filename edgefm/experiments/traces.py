@@ -1,6 +1,11 @@
 """Burstiness studies (notebook 08): arrival processes at the same mean load."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
 import numpy as np
 
 __all__ = ["PROCESSES", "burstiness_table", "arrival_series", "paired_delta"]

@@ -32,7 +32,6 @@ support of the κ = 0 optimum (admissible: it attains OPT₀) and the number of 
 """
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 

@@ -4,8 +4,6 @@ Both functions read the tidy tables of :func:`edgefm.experiments.faults.fault_ru
 """
 from __future__ import annotations
 
-import numpy as np
-
 __all__ = ["plot_fault_bars", "plot_recovery"]
 
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
-
 from ..rng import stream
 from .schema import Link, Microservice, Node, Scenario, TaskType, User
 from .spec import Range, ScenarioSpec, load_spec

@@ -247,7 +247,6 @@ class Engine:
         prev_counts = zero_vm
         last_par = None
         t = 0
-        n_done_or_expired = 0
         t_ctrl = 0.0
         t0 = time.perf_counter()
         while True:

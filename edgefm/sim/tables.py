@@ -6,6 +6,11 @@ functions of :mod:`edgefm.plots.sim` read.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
 import numpy as np
 
 __all__ = ["slot_table", "task_table", "stage_table"]
