@@ -19,9 +19,10 @@ from edgefm.workload import poisson_arrivals
 
 
 def _placement(sc):
-    from edgefm.placement import place
+    """Least-loaded core placement, sized for the largest load the nodes can host (2x overloads most draws)."""
+    from edgefm.experiments.runner import core_placement
 
-    return place(sc, solver="greedy").x
+    return core_placement(sc, "greedy")[0].x
 
 
 def main():
