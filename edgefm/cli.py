@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
                 raise
             continue
         getattr(m, add)(sub)
-        for name, sp in sub.choices.items():
+        for sp in sub.choices.values():
             if sp.get_default("func") is None:
                 sp.set_defaults(func=getattr(m, run))
     return p

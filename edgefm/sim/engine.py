@@ -142,9 +142,7 @@ class Engine:
         self.st_start = np.full(S, np.nan)
         self.st_finish = np.full(S, np.inf)
         self.st_gen = np.zeros(S, dtype=np.int64)
-        self.st_inst = np.full(S, -1, dtype=np.int64)
         self.st_rdy = np.zeros((S, self.V))  # data-ready rows, filled when a stage is released
-        self.task_sink = off[:-1] + np.array([t.sink for t in types], dtype=np.int64)[self.task_type]
         self.task_finish = np.full(J, np.inf)
         self.task_done = np.zeros(J, dtype=bool)
         # arrivals by slot (tasks are sorted by slot)
@@ -406,10 +404,9 @@ class Engine:
                     rt = float(ready[r, v])
                     bisect.insort(best.queue, (rt, int(s)))
                     self.st_node[s] = v
-                    self.st_inst[s] = best.uid
                 light_wait = keep
             # --- light service in [now, now + dt)
-            for (v, m), lst in insts.items():
+            for (_, m), lst in insts.items():
                 busy_i = [i for i in lst if i.queue]
                 if not busy_i:
                     continue
@@ -476,7 +473,6 @@ class Engine:
     def _reset_stage(self, s):
         self.st_gen[s] += 1
         self.st_node[s] = -1
-        self.st_inst[s] = -1
         self.st_start[s] = np.nan
         self.st_finish[s] = np.inf
 
@@ -513,7 +509,6 @@ class Engine:
             busy[best] = fin
             i = int(ids[best])
             self.st_node[s] = self.ci_node[i]
-            self.st_inst[s] = i
             self.st_start[s] = bstart
             self.st_finish[s] = fin
             buckets.setdefault(math.ceil(fin / self.dt), []).append((s, int(gen[s])))
