@@ -23,6 +23,9 @@ def add_place_parser(subparsers):
     p.add_argument("--kappa", type=int, default=None, help="diversity floor κ (default: file, else search)")
     p.add_argument("--variant", choices=("literal", "bounded"), default=None, help="default: file's variant")
     p.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds (whole κ search)")
+    p.add_argument("--gap", type=float, default=1e-6, help="relative gap at which an exact solve stops")
+    p.add_argument("--method", choices=("auto", "direct", "decompose"), default="auto",
+                   help="SCIP on the whole program, or node decomposition first (auto: by size)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_place)
     return p
@@ -38,7 +41,8 @@ def run_place(args) -> int:
     from .scenario import load_scenario
 
     s = load_scenario(args.scenario, seed=args.seed, load=args.load)
-    p = place(s, solver=args.solver, kappa=args.kappa, variant=args.variant, time_limit=args.time_limit)
+    p = place(s, solver=args.solver, kappa=args.kappa, variant=args.variant, time_limit=args.time_limit,
+              gap=args.gap, method=args.method)
     if args.json:
         d = p.to_dict()
         d.update(scenario=s.name, seed=s.seed, load=s.load)

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from edgefm.errors import InfeasibleError, SolverError, TimeLimitWarning
 
-__all__ = ["MILP", "MILPResult", "solve", "relax", "lp_bound", "STATUSES", "SOLVERS"]
+__all__ = ["MILP", "MILPResult", "solve", "relax", "lp_bound", "lp_duals", "STATUSES", "SOLVERS"]
 
 #: Status strings a :class:`MILPResult` may carry.
 STATUSES = ("optimal", "time_limit", "node_limit", "infeasible", "unbounded", "error")
@@ -204,6 +204,31 @@ def lp_bound(model: MILP) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
     InfeasibleError
         The LP relaxation (hence the MILP) is infeasible.
     """
+    r, _ = _lp(model)
+    rc_lo = np.maximum(np.asarray(r.lower.marginals, float), 0.0)
+    rc_up = np.maximum(-np.asarray(r.upper.marginals, float), 0.0)
+    return float(r.fun) + model.objective_constant, np.asarray(r.x, float), rc_lo, rc_up
+
+
+def lp_duals(model: MILP) -> tuple[float, np.ndarray]:
+    """LP relaxation bound and row duals ``y`` with reduced costs ``c - A'y``.
+
+    ``y_i >= 0`` on rows binding at their lower bound, ``<= 0`` at their upper bound, so that
+    ``bound = c'x* = y'(active row bounds) + bound terms`` (LP duality). Used to warm-start
+    decompositions; raises like :func:`lp_bound`.
+    """
+    r, (eq, up, dn) = _lp(model)
+    y = np.zeros(model.n_rows)
+    m_ub = np.asarray(r.ineqlin.marginals, float) if (up.any() or dn.any()) else np.zeros(0)
+    y[up] = m_ub[: up.sum()]
+    y[dn] -= m_ub[up.sum():]  # a ranged row is in both masks
+    if eq.any():
+        y[eq] = np.asarray(r.eqlin.marginals, float)
+    return float(r.fun) + model.objective_constant, y
+
+
+def _lp(model: MILP):
+    """The LP relaxation solved by HiGHS dual simplex; returns the scipy result and row masks."""
     from scipy.optimize import linprog
 
     A, lo, hi = model.A, model.lb_row, model.ub_row
@@ -221,9 +246,7 @@ def lp_bound(model: MILP) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         raise InfeasibleError("the LP relaxation is infeasible")
     if r.status != 0:
         raise SolverError(f"HiGHS LP relaxation failed: {r.message}")
-    rc_lo = np.maximum(np.asarray(r.lower.marginals, float), 0.0)
-    rc_up = np.maximum(-np.asarray(r.upper.marginals, float), 0.0)
-    return float(r.fun) + model.objective_constant, np.asarray(r.x, float), rc_lo, rc_up
+    return r, (eq, up, dn)
 
 
 def solve(model: MILP, solver: str = "scip", time_limit: float | None = None, gap: float = 1e-9,

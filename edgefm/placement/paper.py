@@ -407,11 +407,75 @@ def check_necessary(scenario: Scenario, data: E14Data, kappa: int = 0, max_sites
 
 
 # --------------------------------------------------------------------------- solving
-def _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit):
+#: ``method="auto"`` decomposes E14 when it has more (node, core MS) pairs than this.
+DECOMPOSE_ABOVE = 200
+_METHODS = ("auto", "direct", "decompose")
+
+
+def _method(method: str, solver: str, data: E14Data) -> str:
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(_METHODS)}, got {method!r}")
+    if method == "auto":
+        return "decompose" if solver == "scip" and data.n_pairs > DECOMPOSE_ABOVE else "direct"
+    if method == "decompose" and solver != "scip":
+        raise ValueError(f"method='decompose' prices and branches with SCIP; it cannot use solver={solver!r}")
+    return method
+
+
+def _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit,
+           method="direct"):
     from .milp import solve
 
     model = build_e14(scenario, data, kappa=kappa, max_sites=max_sites, survivable=survivable)
+    if method == "decompose":
+        return _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_limit, gap, threads,
+                                 node_limit)
     return solve(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads, node_limit=node_limit)
+
+
+def _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_limit, gap, threads, node_limit):
+    """Dantzig–Wolfe bound and price-and-branch incumbent; SCIP on the full model closes what is left."""
+    import warnings
+    from dataclasses import replace as _replace
+
+    from ..errors import TimeLimitWarning
+    from .decompose import decompose_e14
+    from .milp import MILPResult, _rel_gap, solve
+
+    t0 = time.perf_counter()
+    dw = decompose_e14(scenario, data, kappa=kappa, max_sites=max_sites, survivable=survivable,
+                       time_limit=time_limit, gap=gap)
+    msg = (f"Dantzig-Wolfe: {dw.rounds} pricing rounds, {dw.columns} patterns, "
+           f"{'converged' if dw.converged else 'stopped'}, bound {dw.bound:.6g}, "
+           f"price-and-branch {dw.objective:.6g} ({dw.seconds:.2f} s)")
+    start = None
+    if dw.x is not None:
+        start = np.concatenate([dw.x, (dw.x > 0)[: model.n_vars - data.n_pairs]]).astype(float)
+        if dw.gap <= gap:
+            return MILPResult("optimal", dw.objective, dw.bound, dw.gap, time.perf_counter() - t0, 0, start,
+                              "scip", msg + f"; optimal within relative gap {gap:g}")
+    left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+    if left is not None and left <= 0.05:
+        if start is None:
+            return MILPResult("time_limit", np.nan, dw.bound, np.nan, time.perf_counter() - t0, 0, None, "scip", msg)
+        warnings.warn(f"E14 decomposition stopped at its time limit with relative gap {dw.gap:.3g}",
+                      TimeLimitWarning, stacklevel=3)
+        return MILPResult("time_limit", dw.objective, dw.bound, dw.gap, time.perf_counter() - t0, 0, start,
+                          "scip", msg)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TimeLimitWarning)  # re-issued below with the combined gap
+        res = solve(model, solver="scip", time_limit=left, gap=gap, threads=threads, node_limit=node_limit,
+                    start=start)
+    if res.status in ("infeasible", "unbounded", "error"):
+        return _replace(res, seconds=time.perf_counter() - t0)
+    bound = np.nanmax([res.bound, dw.bound]) if np.isfinite([res.bound, dw.bound]).any() else np.nan
+    g = _rel_gap(res.objective, bound)
+    status = "optimal" if res.status == "optimal" or (np.isfinite(g) and g <= gap) else res.status
+    if status != "optimal" and res.ok:
+        warnings.warn(f"E14 (decomposed) stopped at its {status.replace('_', ' ')} with relative gap {g:.3g}",
+                      TimeLimitWarning, stacklevel=3)
+    return _replace(res, status=status, bound=float(bound), gap=g, seconds=time.perf_counter() - t0,
+                    message=msg + f"; then SCIP on the full model: {res.message}")
 
 
 def _diagnose(scenario, data, kappa, max_sites, survivable, solver) -> str:
@@ -432,8 +496,10 @@ def _diagnose(scenario, data, kappa, max_sites, survivable, solver) -> str:
             f"lower the load or the reserve, or add capacity")
 
 
-def _run(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit):
-    res = _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit)
+def _run(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit,
+         method="direct"):
+    res = _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit,
+                 method)
     if res.status == "infeasible":
         raise InfeasibleError(_diagnose(scenario, data, kappa, max_sites, survivable, solver))
     if res.status in ("time_limit", "node_limit") and res.x is None:
@@ -479,7 +545,8 @@ def e14_feasible(scenario: Scenario, variant: str | None = None, solver: str = "
 
 def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, variant: str | None = None,
           time_limit: float | None = None, gap: float = 1e-6, threads: int = 1, max_sites: int | None = None,
-          survivable: bool = False, node_limit: int | None = None, profile: MeanProfile | None = None) -> Placement:
+          survivable: bool = False, node_limit: int | None = None, profile: MeanProfile | None = None,
+          method: str = "auto") -> Placement:
     """Place the core microservices with the paper's program E14 (MODEL.md §5a).
 
     Parameters
@@ -508,6 +575,12 @@ def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, va
         Branch-and-bound node limit (status ``"node_limit"``).
     profile : MeanProfile, optional
         A precomputed :func:`~edgefm.placement.profile.mean_profile`.
+    method : {"auto", "direct", "decompose"}
+        How SCIP attacks E14: ``"direct"`` solves the whole program; ``"decompose"`` first runs
+        the node decomposition of :mod:`edgefm.placement.decompose` (Dantzig–Wolfe bound,
+        price-and-branch incumbent) and gives SCIP on the whole program only what is left of the
+        gap, warm-started; ``"auto"`` decomposes above :data:`DECOMPOSE_ABOVE` (node, core MS)
+        pairs. Only SCIP decomposes. The method used is ``info["method"]``.
 
     Returns
     -------
@@ -539,20 +612,23 @@ def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, va
     data = e14_data(scenario, prof, variant)
     kappa = scenario.placement.kappa if kappa is None else int(kappa)
     check_necessary(scenario, data, kappa or 0, max_sites, survivable)
+    method = _method(method, solver, data)
     if solver == "relax":
         from .relax import relaxed_placement
 
         return relaxed_placement(scenario, kappa=kappa, variant=variant, max_sites=max_sites,
                                  survivable=survivable, profile=prof)
     if kappa is not None:
-        res = _run(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit)
+        res = _run(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit,
+                   method)
         return _placement(scenario, data, res.x, status=res.status, bound=res.bound, gap=res.gap,
                           seconds=res.seconds, nodes=res.nodes, kappa=kappa, solver=solver,
-                          info={"search_seconds": res.seconds})
-    return _search(scenario, data, max_sites, survivable, solver, time_limit, gap, threads, node_limit)
+                          info={"search_seconds": res.seconds, "method": method, "message": res.message})
+    return _search(scenario, data, max_sites, survivable, solver, time_limit, gap, threads, node_limit, method)
 
 
-def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, threads, node_limit) -> Placement:
+def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, threads, node_limit,
+            method="direct") -> Placement:
     """κ search (module docstring): largest κ with objective(κ) ≤ OPT₀ + (1 − ρ)|OPT₀|.
 
     OPT₀ is solved to ``gap``. A trial κ is decided from a coarse solve (gap ≥ 1e-3): admissible when
@@ -569,7 +645,7 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
         return None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.01)
 
     def attempt(k, g):
-        res = _solve(scenario, data, k, max_sites, survivable, solver, budget(), g, threads, node_limit)
+        res = _solve(scenario, data, k, max_sites, survivable, solver, budget(), g, threads, node_limit, method)
         obj = None if res.x is None else float(data.coef @ np.rint(res.x[: data.n_pairs]))
         trace.append([k, res.status, obj])
         return res, obj
@@ -583,7 +659,7 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
         res, obj = attempt(k, gap)
         return (res, gap) if obj is not None and obj <= threshold + tol else (None, None)
 
-    res0 = _run(scenario, data, 0, max_sites, survivable, solver, budget(), gap, threads, node_limit)
+    res0 = _run(scenario, data, 0, max_sites, survivable, solver, budget(), gap, threads, node_limit, method)
     if res0.x is None:
         raise SolverError(f"E14 kappa search: the kappa = 0 solve found no solution within the time limit "
                           f"({res0.status}, {res0.seconds:.1f} s); raise time_limit or pass kappa")
@@ -615,6 +691,7 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
     # the search is certified only when every solve was proven (optimal within its gap, or infeasible)
     certified = all(t[1] in ("optimal", "infeasible") for t in trace)
     info = {"certified": certified, "search_seconds": time.perf_counter() - t0, "kappa_trace": trace,
-            "opt0": opt0, "threshold": threshold, "rho": rho, "solves": len(trace), "max_support": top}
+            "opt0": opt0, "threshold": threshold, "rho": rho, "solves": len(trace), "max_support": top,
+            "method": method}
     return _placement(scenario, data, best.x, status=best.status, bound=best.bound, gap=best.gap,
                       seconds=best.seconds, nodes=best.nodes, kappa=lo, solver=solver, info=info)
