@@ -3,13 +3,13 @@ import math
 
 import numpy as np
 import pytest
+from test_placement_paper import brute, paper, tiny
 
 from edgefm.errors import InfeasibleError
 from edgefm.placement import e14_data, place, violations
 from edgefm.placement.decompose import decompose_e14
-from edgefm.placement.paper import build_e14
 from edgefm.placement.milp import solve
-from test_placement_paper import brute, paper, tiny
+from edgefm.placement.paper import build_e14
 
 
 def exact(s, variant, **kw):

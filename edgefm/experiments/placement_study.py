@@ -24,7 +24,7 @@ __all__ = ["variant_placements", "variant_summary", "per_ms_table", "kappa_sweep
            "solver_study", "orlib_study"]
 
 VARIANTS = ("literal", "bounded")
-SOLVERS = ("scip", "highs", "relax", "greedy")
+SOLVERS = ("scip", "scip-direct", "highs", "relax", "greedy")
 
 
 def _silenced(func):
@@ -178,9 +178,10 @@ def kappa_sweep(scenario, variants=VARIANTS, step: int = 1, solver: str = "scip"
 
 
 # --------------------------------------------------------------------------- (3) solvers vs size
-def _row(case: dict, p, kappa, variant, scenario, prof, seconds) -> dict:
+def _row(case: dict, p, kappa, variant, scenario, prof, seconds, label) -> dict:
     viol = placement_feasibility(scenario, p.x, kappa, variant, prof)
-    return {**case, "variant": variant, "kappa": kappa, "solver": p.solver, "status": p.status,
+    return {**case, "variant": variant, "kappa": kappa, "solver": label, "method": p.info.get("method", ""),
+            "status": p.status,
             "objective": p.objective, "bound": p.bound, "gap": p.gap, "seconds": seconds,
             "instances": p.n_instances, "sites": p.sites, "cost_core": p.cost_core, "feasible": not viol,
             "violations": "; ".join(viol)}
@@ -202,7 +203,8 @@ def solver_study(cases=(("topozoo/Abilene", 1),), variants=VARIANTS, solvers=SOL
     Returns
     -------
     DataFrame
-        network, n_fm, nodes, core_ms, pairs (x variables of E14), variant, kappa, solver, status,
+        network, n_fm, nodes, core_ms, pairs (x variables of E14), variant, kappa, solver (``"scip"``
+        chooses its method by size, ``"scip-direct"`` always solves the whole program), method, status,
         objective, bound, gap (reported: MIP gap, LP gap for relax, nan for greedy), seconds (wall),
         instances, sites, cost_core, feasible, violations, best (least objective of a feasible row of
         the same program) and rel_to_best = (objective − best) / |best|.
@@ -236,10 +238,12 @@ def solver_study(cases=(("topozoo/Abilene", 1),), variants=VARIANTS, solvers=SOL
                 try:
                     if solver == "relax" and isinstance(relaxed, Exception):
                         raise relaxed
+                    name, method = ("scip", "direct") if solver == "scip-direct" else (solver, "auto")
                     p = relaxed if solver == "relax" else place(
-                        s, solver=solver, kappa=kappa, variant=variant, time_limit=time_limit, gap=gap, profile=prof)
+                        s, solver=name, kappa=kappa, variant=variant, time_limit=time_limit, gap=gap, profile=prof,
+                        method=method)
                     seconds = t_relax if solver == "relax" else time.perf_counter() - t0
-                    rows.append(_row(case, p, kappa, variant, s, prof, seconds))
+                    rows.append(_row(case, p, kappa, variant, s, prof, seconds, solver))
                 except EdgeFMError as exc:
                     rows.append({**case, "variant": variant, "kappa": kappa, "solver": solver,
                                  "status": "failed", "seconds": time.perf_counter() - t0, "feasible": False,

@@ -31,7 +31,7 @@ import time
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import SolverError
+from ..errors import InfeasibleError, SolverError
 from .milp import MILP, MILPResult, lp_duals, solve
 
 __all__ = ["decompose_e14", "DecompositionResult"]
@@ -162,7 +162,7 @@ def _warm_duals(scenario, data, kappa, max_sites, survivable, n_rows):
     model = build_e14(scenario, data, kappa=kappa, max_sites=max_sites, survivable=survivable)
     try:
         _, y = lp_duals(model)
-    except Exception:  # an infeasible relaxation is diagnosed by the caller's solve
+    except (InfeasibleError, SolverError):  # diagnosed by the caller's solve
         return np.zeros(n_rows)
     order = [f"demand[{m}]" for m in data.core]
     order += ["kappa"] if kappa else []
