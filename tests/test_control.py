@@ -306,3 +306,31 @@ def test_end_to_end_conservation(paper, core_x, name):
     assert r.counters["overflow"] == 0 or name in ("lbrr", "hpa", "static")
     assert 0.0 <= r.on_time_ratio <= 1.0
     assert r.cost_total >= r.cost_parts["core_deploy"]
+
+
+def test_candidate_pruning_is_exact(monkeypatch):
+    """Algorithm 1 with the exact node pruning (_MSState.may_gain) decides exactly as without it."""
+    import edgefm.control.proposed as prop
+    from edgefm.experiments.runner import run_method
+    from edgefm.scenario import sample_scenario
+    from edgefm.scenario.topology import topology_spec
+
+    sc = sample_scenario(topology_spec("topozoo/Abilene", ed_per_site=1), seed=1)
+    arr = poisson_arrivals(sc, 1, n_slots=60)
+    p = edgefm.place(sc, variant="bounded", gap=0.01)
+    calls = []
+    orig = prop._MSState.may_gain
+
+    def counting(self, g1):
+        out = orig(self, g1)
+        calls.append((out.size, int(out.sum())))
+        return out
+
+    monkeypatch.setattr(prop._MSState, "may_gain", counting)
+    pruned = run_method(sc, "proposed", seed=1, arrivals=arr, placement=p)
+    monkeypatch.setattr(prop._MSState, "may_gain", lambda self, g1: np.ones(self.Ra.shape[1], dtype=bool))
+    full = run_method(sc, "proposed", seed=1, arrivals=arr, placement=p)
+    assert sum(n - k for n, k in calls) > 0  # the pruning removed candidates on this network
+    assert pruned.on_time_ratio == full.on_time_ratio and pruned.cost_parts == full.cost_parts
+    assert np.array_equal(pruned.task_latency, full.task_latency, equal_nan=True)
+    assert np.array_equal(pruned.light_instances, full.light_instances)

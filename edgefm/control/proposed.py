@@ -215,16 +215,17 @@ def route_levels(R, w, pen, GV, hosts, want_route: bool = False):
 
 
 class _MSState:
-    """Greedy bookkeeping of one light MS: levels per node and their g values."""
+    """Greedy bookkeeping of one light MS: levels per node, their g values, and the base routing's d̂."""
 
-    __slots__ = ("m", "R", "w", "pen", "levels", "gv", "limit", "base", "gains")
+    __slots__ = ("m", "R", "Ra", "w", "pen", "levels", "gv", "limit", "base", "dhat", "gains")
 
     def __init__(self, m, R, w, pen, occ_m, y, grow, V):
         self.m, self.R, self.w, self.pen = m, R, w, pen
+        self.Ra = np.asarray(R, dtype=float).reshape(len(R), V)
         self.limit = len(R)
         self.levels = [_levels(occ_m[v], y, self.limit) if occ_m is not None else [] for v in range(V)]
         self.gv = [[grow[l] for l in lv] for lv in self.levels]
-        self.base = self.evaluate(self.gv)
+        self.rebase()
         self.gains = np.full(V, -np.inf)
 
     def hosts(self, gv):
@@ -233,7 +234,22 @@ class _MSState:
     def evaluate(self, gv):
         return route_levels(self.R, self.w, self.pen, gv, self.hosts(gv))
 
+    def rebase(self):
+        """Route with the current levels: objective ``base`` and each stage's d̂."""
+        self.base, _, _, dh = route_levels(self.R, self.w, self.pen, self.gv, self.hosts(self.gv), want_route=True)
+        self.dhat = np.asarray(dh, dtype=float)
 
+    def may_gain(self, g1: float) -> np.ndarray:
+        """Nodes where one more instance can change the routing, shape (V,).
+
+        Exact pruning: until the first stage that routes differently, the routing
+        equals the base one, and that stage i must then pick v with d̂ at most its
+        base d̂_i (or keep v at a lower level); no level of v offers a g below
+        ``g1``, the least g over levels 1..y. So a node
+        with R[i, v] + g1 > d̂_i for every stage i leaves the routing, hence the
+        delay, unchanged, and its gain is −(added cost) < 0.
+        """
+        return (self.Ra + g1 <= self.dhat[:, None]).any(axis=0)
 def solve_greedy(problem: SlotProblem, g: np.ndarray, tol: float = 1e-9) -> GreedySolution:
     """Algorithm 1 on a :class:`SlotProblem` with the delay table ``g`` (M, y_max+1).
 
@@ -259,6 +275,7 @@ def solve_greedy(problem: SlotProblem, g: np.ndarray, tol: float = 1e-9) -> Gree
         fits = P.up & (avail >= dem[m] - 1e-12).all(axis=1)
         st.gains[:] = -np.inf
         new_g = [grow[l] for l in newlev[:st.limit]]
+        fits &= st.may_gain(min(grow[1:]))  # no level's g is below the least g of levels 1..y
         hosts = st.hosts(st.gv)
         for v in np.flatnonzero(fits).tolist():
             gv = list(st.gv)
@@ -287,7 +304,7 @@ def solve_greedy(problem: SlotProblem, g: np.ndarray, tol: float = 1e-9) -> Gree
         st.levels[v] = _merge_new(st.levels[v], y, st.limit)
         grow = g[m].tolist()
         st.gv[v] = [grow[l] for l in st.levels[v]]
-        st.base = st.evaluate(st.gv)
+        st.rebase()
         refresh(st)
         for m2, st2 in states.items():
             if m2 != m and st2.gains[v] > -np.inf and not (avail[v] >= dem[m2] - 1e-12).all():
