@@ -309,7 +309,7 @@ def test_end_to_end_conservation(paper, core_x, name):
 
 
 def test_candidate_pruning_is_exact(monkeypatch):
-    """Algorithm 1 with the exact node pruning (_MSState.may_gain) decides exactly as without it."""
+    """Algorithm 1 with exact node pruning and resumed routing (_MSState.first_stage) decides as without."""
     import edgefm.control.proposed as prop
     from edgefm.experiments.runner import run_method
     from edgefm.scenario import sample_scenario
@@ -319,18 +319,18 @@ def test_candidate_pruning_is_exact(monkeypatch):
     arr = poisson_arrivals(sc, 1, n_slots=60)
     p = edgefm.place(sc, variant="bounded", gap=0.01)
     calls = []
-    orig = prop._MSState.may_gain
+    orig = prop._MSState.first_stage
 
     def counting(self, g1):
         out = orig(self, g1)
-        calls.append((out.size, int(out.sum())))
+        calls.append((int((out == self.Ra.shape[0]).sum()), int(out.sum())))
         return out
 
-    monkeypatch.setattr(prop._MSState, "may_gain", counting)
+    monkeypatch.setattr(prop._MSState, "first_stage", counting)
     pruned = run_method(sc, "proposed", seed=1, arrivals=arr, placement=p)
-    monkeypatch.setattr(prop._MSState, "may_gain", lambda self, g1: np.ones(self.Ra.shape[1], dtype=bool))
+    monkeypatch.setattr(prop._MSState, "first_stage", lambda self, g1: np.zeros(self.Ra.shape[1], dtype=int))
     full = run_method(sc, "proposed", seed=1, arrivals=arr, placement=p)
-    assert sum(n - k for n, k in calls) > 0  # the pruning removed candidates on this network
+    assert sum(n for n, _ in calls) > 0 and sum(k for _, k in calls) > 0  # pruned nodes and resumed routings
     assert pruned.on_time_ratio == full.on_time_ratio and pruned.cost_parts == full.cost_parts
     assert np.array_equal(pruned.task_latency, full.task_latency, equal_nan=True)
     assert np.array_equal(pruned.light_instances, full.light_instances)

@@ -170,7 +170,7 @@ def _merge_new(levels: list, y: int, limit: int) -> list:
     return out[:limit]
 
 
-def route_levels(R, w, pen, GV, hosts, want_route: bool = False):
+def route_levels(R, w, pen, GV, hosts, want_route: bool = False, start: int = 0, k0=None):
     """Greedy routing of one MS (Algorithm 1 inner loop).
 
     Stages (rows of ``R``, already in data-ready order) go one by one to the
@@ -178,14 +178,15 @@ def route_levels(R, w, pen, GV, hosts, want_route: bool = False):
     list of g values of v's free levels and ``k_v`` how many stages v already
     took; a stage whose best d̂ is not below ``pen[i]`` waits. Returns the
     weighted delay Σ w·d̂ (and, with ``want_route``, node, slot index k and d̂
-    per stage).
+    per stage). ``start`` and ``k0`` resume a routing at stage ``start`` with
+    the counts ``k0`` the earlier stages left (only stages ≥ start are summed).
     """
-    k = [0] * len(GV)
+    k = [0] * len(GV) if k0 is None else list(k0)
     # a host's current marginal g (inf once full): updated only when it takes a stage
-    cur = [GV[v][0] if GV[v] else np.inf for v in range(len(GV))]
+    cur = [GV[v][k[v]] if k[v] < len(GV[v]) else np.inf for v in range(len(GV))]
     obj = 0.0
     nodes, ks, dh = [], [], []
-    for i in range(len(R)):
+    for i in range(start, len(R)):
         Ri = R[i]
         best = pen[i]
         bv = -1
@@ -217,7 +218,7 @@ def route_levels(R, w, pen, GV, hosts, want_route: bool = False):
 class _MSState:
     """Greedy bookkeeping of one light MS: levels per node, their g values, and the base routing's d̂."""
 
-    __slots__ = ("m", "R", "Ra", "w", "pen", "levels", "gv", "limit", "base", "dhat", "gains")
+    __slots__ = ("m", "R", "Ra", "w", "pen", "levels", "gv", "limit", "base", "dhat", "prefix", "counts", "gains")
 
     def __init__(self, m, R, w, pen, occ_m, y, grow, V):
         self.m, self.R, self.w, self.pen = m, R, w, pen
@@ -235,21 +236,39 @@ class _MSState:
         return route_levels(self.R, self.w, self.pen, gv, self.hosts(gv))
 
     def rebase(self):
-        """Route with the current levels: objective ``base`` and each stage's d̂."""
-        self.base, _, _, dh = route_levels(self.R, self.w, self.pen, self.gv, self.hosts(self.gv), want_route=True)
+        """Route with the current levels: objective ``base``, each stage's d̂, and per stage i the
+        weighted delay of stages < i (``prefix``) and the stages each node took before i (``counts``)."""
+        self.base, nodes, _, dh = route_levels(self.R, self.w, self.pen, self.gv, self.hosts(self.gv),
+                                               want_route=True)
         self.dhat = np.asarray(dh, dtype=float)
+        S, V = self.Ra.shape
+        self.prefix = np.concatenate([[0.0], np.cumsum(np.asarray(self.w, dtype=float) * self.dhat)])
+        took = np.zeros((S + 1, V), dtype=np.int64)
+        routed = np.flatnonzero(np.asarray(nodes) >= 0)
+        took[routed + 1, np.asarray(nodes)[routed]] = 1
+        self.counts = np.cumsum(took, axis=0)
 
-    def may_gain(self, g1: float) -> np.ndarray:
-        """Nodes where one more instance can change the routing, shape (V,).
+    def gain_of(self, v: int, gv: list, hosts: list, first: int) -> float:
+        """Base objective minus the routing objective with ``gv`` (v's levels changed).
 
-        Exact pruning: until the first stage that routes differently, the routing
-        equals the base one, and that stage i must then pick v with d̂ at most its
-        base d̂_i (or keep v at a lower level); no level of v offers a g below
-        ``g1``, the least g over levels 1..y. So a node
-        with R[i, v] + g1 > d̂_i for every stage i leaves the routing, hence the
-        delay, unchanged, and its gain is −(added cost) < 0.
+        Stages before ``first`` (the first stage that could pick v, see :meth:`first_stage`)
+        route as in the base routing, so the routing resumes there.
         """
-        return (self.Ra + g1 <= self.dhat[:, None]).any(axis=0)
+        tail = route_levels(self.R, self.w, self.pen, gv, hosts, start=first, k0=self.counts[first].tolist())
+        return self.base - (self.prefix[first] + tail)
+
+    def first_stage(self, g1: float) -> np.ndarray:
+        """Per node v, the first stage i with R[i, v] + g1 ≤ d̂_i (S where none), shape (V,).
+
+        Exact pruning and resumption: until the first stage that routes differently,
+        a routing with one more instance on v equals the base one, and that stage i
+        must then pick v with d̂ at most its base d̂_i (or keep v at a lower level);
+        no level of v offers a g below ``g1``, the least g over levels 1..y. So the
+        routing can resume at ``first_stage[v]``, and a node where it is S leaves
+        the routing, hence the delay, unchanged: its gain is −(added cost) < 0.
+        """
+        hit = self.Ra + g1 <= self.dhat[:, None]
+        return np.where(hit.any(axis=0), hit.argmax(axis=0), hit.shape[0])
 def solve_greedy(problem: SlotProblem, g: np.ndarray, tol: float = 1e-9) -> GreedySolution:
     """Algorithm 1 on a :class:`SlotProblem` with the delay table ``g`` (M, y_max+1).
 
@@ -275,7 +294,8 @@ def solve_greedy(problem: SlotProblem, g: np.ndarray, tol: float = 1e-9) -> Gree
         fits = P.up & (avail >= dem[m] - 1e-12).all(axis=1)
         st.gains[:] = -np.inf
         new_g = [grow[l] for l in newlev[:st.limit]]
-        fits &= st.may_gain(min(grow[1:]))  # no level's g is below the least g of levels 1..y
+        first = st.first_stage(min(grow[1:]))  # no level's g is below the least g of levels 1..y
+        fits &= first < len(st.R)  # exact pruning (_MSState.first_stage)
         hosts = st.hosts(st.gv)
         for v in np.flatnonzero(fits).tolist():
             gv = list(st.gv)
@@ -283,7 +303,7 @@ def solve_greedy(problem: SlotProblem, g: np.ndarray, tol: float = 1e-9) -> Gree
             gv[v] = sorted(old + new_g)[:st.limit] if old else new_g
             dcost = eta * (P.c_dp[m] * (x[v, m] + 1 > P.prev[v, m]) + P.c_run[m])
             hv = hosts if old else sorted(hosts + [v])
-            st.gains[v] = st.base - route_levels(st.R, st.w, st.pen, gv, hv) - dcost
+            st.gains[v] = st.gain_of(v, gv, hv, int(first[v])) - dcost
 
     for st in states.values():
         refresh(st)
