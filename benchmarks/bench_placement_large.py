@@ -40,13 +40,13 @@ def main() -> None:
             p = place(s, solver=solver, method=method, kappa=0, variant="literal", time_limit=a.time_limit,
                       gap=a.gap)
             wall = time.perf_counter() - t
-            rows.append(dict(seed=seed, solver=solver, method=p.info["method"], status=p.status, gap=p.gap,
-                             wall=wall, obj=p.objective, bound=p.bound))
+            rows.append({"seed": seed, "solver": solver, "asked": method, "method": p.info["method"],
+                         "status": p.status, "gap": p.gap, "wall": wall, "obj": p.objective, "bound": p.bound})
             print(f"seed {seed} ({s.n_nodes} nodes, {len(s.core_ms)} core MSs, {d.n_pairs} pairs) {solver:>5} "
                   f"{p.info['method']:>9}: {p.status:>10} gap {p.gap:.4%} in {wall:6.1f} s  "
                   f"objective {p.objective:.6g} bound {p.bound:.6g}", flush=True)
     for solver, method in runs:
-        sel = [r for r in rows if r["solver"] == solver and (method == "auto" or r["method"] == method)]
+        sel = [r for r in rows if r["solver"] == solver and r["asked"] == method]
         met = sum(r["gap"] <= a.gap and r["wall"] <= a.time_limit for r in sel)
         print(f"{solver} {method}: wall median {statistics.median(r['wall'] for r in sel):.1f} s, "
               f"max {max(r['wall'] for r in sel):.1f} s; gap median {statistics.median(r['gap'] for r in sel):.3%}, "
