@@ -98,3 +98,15 @@ def test_method_choice():
         place(s, kappa=0, method="bogus")
     with pytest.raises(ValueError, match="SCIP"):
         place(s, kappa=0, solver="highs", method="decompose")
+
+
+def test_auto_decomposes_large_literal_programs():
+    from edgefm.placement.paper import DECOMPOSE_ABOVE, _method
+    from edgefm.scenario import sample_scenario
+    from edgefm.scenario.topology import topology_spec
+
+    s = sample_scenario(topology_spec("sndlib/germany50", ed_per_site=1, n_fm=2), 0)
+    lit, bnd = e14_data(s, variant="literal"), e14_data(s, variant="bounded")
+    assert lit.n_pairs > DECOMPOSE_ABOVE
+    assert _method("auto", "scip", lit) == "decompose"
+    assert _method("auto", "scip", bnd) == "direct" and _method("auto", "highs", lit) == "direct"

@@ -407,7 +407,7 @@ def check_necessary(scenario: Scenario, data: E14Data, kappa: int = 0, max_sites
 
 
 # --------------------------------------------------------------------------- solving
-#: ``method="auto"`` decomposes E14 when it has more (node, core MS) pairs than this.
+#: ``method="auto"`` decomposes the literal E14 when it has more (node, core MS) pairs than this.
 DECOMPOSE_ABOVE = 200
 _METHODS = ("auto", "direct", "decompose")
 
@@ -415,8 +415,9 @@ _METHODS = ("auto", "direct", "decompose")
 def _method(method: str, solver: str, data: E14Data) -> str:
     if method not in _METHODS:
         raise ValueError(f"method must be one of {', '.join(_METHODS)}, got {method!r}")
-    if method == "auto":
-        return "decompose" if solver == "scip" and data.n_pairs > DECOMPOSE_ABOVE else "direct"
+    if method == "auto":  # the bounded caps make x nearly binary, and SCIP solves the whole program fast
+        big = data.variant == "literal" and data.n_pairs > DECOMPOSE_ABOVE
+        return "decompose" if solver == "scip" and big else "direct"
     if method == "decompose" and solver != "scip":
         raise ValueError(f"method='decompose' prices and branches with SCIP; it cannot use solver={solver!r}")
     return method
@@ -579,8 +580,9 @@ def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, va
         How SCIP attacks E14: ``"direct"`` solves the whole program; ``"decompose"`` first runs
         the node decomposition of :mod:`edgefm.placement.decompose` (Dantzig–Wolfe bound,
         price-and-branch incumbent) and gives SCIP on the whole program only what is left of the
-        gap, warm-started; ``"auto"`` decomposes above :data:`DECOMPOSE_ABOVE` (node, core MS)
-        pairs. Only SCIP decomposes. The method used is ``info["method"]``.
+        gap, warm-started; ``"auto"`` decomposes the literal variant above :data:`DECOMPOSE_ABOVE`
+        (node, core MS) pairs (its large integer knapsacks are what the whole-program LP bound
+        handles badly). Only SCIP decomposes. The method used is ``info["method"]``.
 
     Returns
     -------
