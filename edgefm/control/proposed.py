@@ -215,14 +215,21 @@ def route_levels(R, w, pen, GV, hosts, want_route: bool = False, start: int = 0,
     return obj
 
 
+#: Networks with more nodes than this prune candidates and resume routings (:meth:`_MSState.first_stage`);
+#: on smaller ones the bookkeeping costs more than it saves. Decisions are identical either way.
+PRUNE_ABOVE = 16
+
+
 class _MSState:
     """Greedy bookkeeping of one light MS: levels per node, their g values, and the base routing's d̂."""
 
-    __slots__ = ("m", "R", "Ra", "w", "pen", "levels", "gv", "limit", "base", "dhat", "prefix", "counts", "gains")
+    __slots__ = ("m", "R", "Ra", "w", "pen", "levels", "gv", "limit", "base", "dhat", "prefix", "counts", "gains",
+                 "track")
 
-    def __init__(self, m, R, w, pen, occ_m, y, grow, V):
+    def __init__(self, m, R, w, pen, occ_m, y, grow, V, track=True):
         self.m, self.R, self.w, self.pen = m, R, w, pen
-        self.Ra = np.asarray(R, dtype=float).reshape(len(R), V)
+        self.track = track  # keep what first_stage / gain_of need (worth it on large networks only)
+        self.Ra = np.asarray(R, dtype=float).reshape(len(R), V) if track else None
         self.limit = len(R)
         self.levels = [_levels(occ_m[v], y, self.limit) if occ_m is not None else [] for v in range(V)]
         self.gv = [[grow[l] for l in lv] for lv in self.levels]
@@ -238,6 +245,9 @@ class _MSState:
     def rebase(self):
         """Route with the current levels: objective ``base``, each stage's d̂, and per stage i the
         weighted delay of stages < i (``prefix``) and the stages each node took before i (``counts``)."""
+        if not self.track:
+            self.base = self.evaluate(self.gv)
+            return
         self.base, nodes, _, dh = route_levels(self.R, self.w, self.pen, self.gv, self.hosts(self.gv),
                                                want_route=True)
         self.dhat = np.asarray(dh, dtype=float)
@@ -284,7 +294,7 @@ def solve_greedy(problem: SlotProblem, g: np.ndarray, tol: float = 1e-9) -> Gree
     states = {}
     for m, (rows, R, w, pen) in P.groups.items():
         grow = g[m].tolist()
-        st = _MSState(m, R, w, pen, P.occ.get(m), y, grow, V)
+        st = _MSState(m, R, w, pen, P.occ.get(m), y, grow, V, track=V > PRUNE_ABOVE)
         states[m] = st
     newlev = list(range(1, y + 1))
 
@@ -294,8 +304,9 @@ def solve_greedy(problem: SlotProblem, g: np.ndarray, tol: float = 1e-9) -> Gree
         fits = P.up & (avail >= dem[m] - 1e-12).all(axis=1)
         st.gains[:] = -np.inf
         new_g = [grow[l] for l in newlev[:st.limit]]
-        first = st.first_stage(min(grow[1:]))  # no level's g is below the least g of levels 1..y
-        fits &= first < len(st.R)  # exact pruning (_MSState.first_stage)
+        if st.track:
+            first = st.first_stage(min(grow[1:]))  # no level's g is below the least g of levels 1..y
+            fits &= first < len(st.R)  # exact pruning (_MSState.first_stage)
         hosts = st.hosts(st.gv)
         for v in np.flatnonzero(fits).tolist():
             gv = list(st.gv)
@@ -303,7 +314,10 @@ def solve_greedy(problem: SlotProblem, g: np.ndarray, tol: float = 1e-9) -> Gree
             gv[v] = sorted(old + new_g)[:st.limit] if old else new_g
             dcost = eta * (P.c_dp[m] * (x[v, m] + 1 > P.prev[v, m]) + P.c_run[m])
             hv = hosts if old else sorted(hosts + [v])
-            st.gains[v] = st.gain_of(v, gv, hv, int(first[v])) - dcost
+            if st.track:
+                st.gains[v] = st.gain_of(v, gv, hv, int(first[v])) - dcost
+            else:
+                st.gains[v] = st.base - route_levels(st.R, st.w, st.pen, gv, hv) - dcost
 
     for st in states.values():
         refresh(st)
