@@ -315,8 +315,9 @@ def test_candidate_pruning_is_exact(monkeypatch):
     from edgefm.scenario import sample_scenario
     from edgefm.scenario.topology import topology_spec
 
-    sc = sample_scenario(topology_spec("topozoo/Abilene", ed_per_site=1), seed=1)
-    arr = poisson_arrivals(sc, 1, n_slots=60)
+    sc = sample_scenario(topology_spec("sndlib/geant", ed_per_site=1), seed=1)
+    assert sc.n_nodes > prop.PRUNE_ABOVE
+    arr = poisson_arrivals(sc, 1, n_slots=40)
     p = edgefm.place(sc, variant="bounded", gap=0.01)
     calls = []
     orig = prop._MSState.first_stage

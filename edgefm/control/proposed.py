@@ -170,7 +170,7 @@ def _merge_new(levels: list, y: int, limit: int) -> list:
     return out[:limit]
 
 
-def route_levels(R, w, pen, GV, hosts, want_route: bool = False, start: int = 0, k0=None):
+def route_levels(R, w, pen, GV, hosts, want_route: bool = False, start: int = 0, k0=None, obj0: float = 0.0):
     """Greedy routing of one MS (Algorithm 1 inner loop).
 
     Stages (rows of ``R``, already in data-ready order) go one by one to the
@@ -178,13 +178,14 @@ def route_levels(R, w, pen, GV, hosts, want_route: bool = False, start: int = 0,
     list of g values of v's free levels and ``k_v`` how many stages v already
     took; a stage whose best d̂ is not below ``pen[i]`` waits. Returns the
     weighted delay Σ w·d̂ (and, with ``want_route``, node, slot index k and d̂
-    per stage). ``start`` and ``k0`` resume a routing at stage ``start`` with
-    the counts ``k0`` the earlier stages left (only stages ≥ start are summed).
+    per stage). ``start``, ``k0`` and ``obj0`` resume a routing at stage
+    ``start`` with the counts ``k0`` and the running objective ``obj0`` the
+    earlier stages left (the sum then matches a full routing bit for bit).
     """
     k = [0] * len(GV) if k0 is None else list(k0)
     # a host's current marginal g (inf once full): updated only when it takes a stage
     cur = [GV[v][k[v]] if k[v] < len(GV[v]) else np.inf for v in range(len(GV))]
-    obj = 0.0
+    obj = obj0
     nodes, ks, dh = [], [], []
     for i in range(start, len(R)):
         Ri = R[i]
@@ -252,6 +253,7 @@ class _MSState:
                                                want_route=True)
         self.dhat = np.asarray(dh, dtype=float)
         S, V = self.Ra.shape
+        # running sums in the routing loop's own order (np.cumsum adds left to right)
         self.prefix = np.concatenate([[0.0], np.cumsum(np.asarray(self.w, dtype=float) * self.dhat)])
         took = np.zeros((S + 1, V), dtype=np.int64)
         routed = np.flatnonzero(np.asarray(nodes) >= 0)
@@ -264,8 +266,9 @@ class _MSState:
         Stages before ``first`` (the first stage that could pick v, see :meth:`first_stage`)
         route as in the base routing, so the routing resumes there.
         """
-        tail = route_levels(self.R, self.w, self.pen, gv, hosts, start=first, k0=self.counts[first].tolist())
-        return self.base - (self.prefix[first] + tail)
+        total = route_levels(self.R, self.w, self.pen, gv, hosts, start=first, k0=self.counts[first].tolist(),
+                             obj0=float(self.prefix[first]))
+        return self.base - total
 
     def first_stage(self, g1: float) -> np.ndarray:
         """Per node v, the first stage i with R[i, v] + g1 ≤ d̂_i (S where none), shape (V,).
