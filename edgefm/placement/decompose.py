@@ -140,19 +140,16 @@ class DecompositionResult:
 def _coupling(data, kappa, max_sites, survivable):
     """Coupling rows as (Gx, Gb, lo, hi): row i reads lo_i ≤ Σ_p Gx[i,p] x_p + Gb[i,p] b_p ≤ hi_i."""
     P = data.n_pairs
-    rows_x, rows_b, lo, hi = [], [], [], []
-    for m in data.core:
-        rows_x.append((data.pm == m).astype(float)), rows_b.append(np.zeros(P))
-        lo.append(float(data.N[m])), hi.append(np.inf)
+    zero, one = np.zeros(P), np.ones(P)
+    rows = [((data.pm == m).astype(float), zero, float(data.N[m]), np.inf) for m in data.core]  # demand
     if kappa:
-        rows_x.append(np.zeros(P)), rows_b.append(np.ones(P)), lo.append(float(kappa)), hi.append(np.inf)
+        rows.append((zero, one, float(kappa), np.inf))  # diversity floor (E17)
     if max_sites is not None:
-        rows_x.append(np.zeros(P)), rows_b.append(np.ones(P)), lo.append(-np.inf), hi.append(float(max_sites))
+        rows.append((zero, one, -np.inf, float(max_sites)))
     if survivable:
-        for m in data.core:
-            rows_x.append(np.zeros(P)), rows_b.append((data.pm == m).astype(float))
-            lo.append(2.0), hi.append(np.inf)
-    return np.array(rows_x), np.array(rows_b), np.array(lo), np.array(hi)
+        rows += [(zero, (data.pm == m).astype(float), 2.0, np.inf) for m in data.core]
+    gx, gb, lo, hi = zip(*rows)
+    return np.array(gx), np.array(gb), np.array(lo), np.array(hi)
 
 
 def _warm_duals(scenario, data, kappa, max_sites, survivable, n_rows):
