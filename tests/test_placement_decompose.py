@@ -110,3 +110,14 @@ def test_auto_decomposes_large_literal_programs():
     assert lit.n_pairs > DECOMPOSE_ABOVE
     assert _method("auto", "scip", lit) == "decompose"
     assert _method("auto", "scip", bnd) == "direct" and _method("auto", "highs", lit) == "direct"
+
+
+def test_decomposed_time_limit_returns_incumbent_with_gap():
+    from edgefm.errors import TimeLimitWarning
+
+    s = paper(3)  # the hardest literal seed: neither stage can finish in 0.3 s
+    with pytest.warns(TimeLimitWarning, match="gap"):
+        p = place(s, kappa=0, variant="literal", method="decompose", time_limit=0.3, gap=1e-9)
+    assert p.status == "time_limit"
+    assert np.isfinite(p.bound) and p.bound <= p.objective and p.gap > 1e-9
+    assert violations(s, p.x) == []
