@@ -121,7 +121,9 @@ class DecompositionResult:
     rounds, columns : int
         Pricing rounds and generated patterns.
     converged : bool
-        Column generation ended because no pattern had negative reduced cost.
+        Column generation ended because no pricing solve found a pattern of negative reduced
+        cost (with node-limited pricing this is not a proof that none exists; ``bound`` is valid
+        either way).
     seconds : float
     """
 
@@ -187,7 +189,8 @@ def decompose_e14(scenario, data, kappa: int = 0, max_sites: int | None = None, 
     kappa, max_sites, survivable
         The coupling options of E14 (E17 and its variants).
     time_limit : float, optional
-        Seconds for the whole call (pricing, master LPs and the restricted master IP).
+        Seconds for the whole call (pricing, master LPs and the restricted master IP, which
+        always gets at least 1 s so that a stopped column generation still yields an incumbent).
     gap : float
         Target relative gap: column generation stops once L is within ``gap / 4`` of the master
         LP, and the restricted master IP is solved to ``gap / 10``.
