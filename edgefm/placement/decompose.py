@@ -190,7 +190,7 @@ def decompose_e14(scenario, data, kappa: int = 0, max_sites: int | None = None, 
         The coupling options of E14 (E17 and its variants).
     time_limit : float, optional
         Seconds for the whole call (pricing, master LPs and the restricted master IP, which
-        always gets at least 1 s so that a stopped column generation still yields an incumbent).
+        always gets at least 1 s so that a stopped column generation can still yield an incumbent).
     gap : float
         Target relative gap: column generation stops once L is within ``gap / 4`` of the master
         LP, and the restricted master IP is solved to ``gap / 10``.
