@@ -223,10 +223,16 @@ def decompose_e14(scenario, data, kappa: int = 0, max_sites: int | None = None, 
     pricers = {v: _Pricer(data, v, at[v], use_b) for v in nodes}
     col_node, col_x = [], []  # pattern v and its x over at[v]
 
-    def contrib(v, x):
-        full = np.zeros(data.n_pairs)
-        full[at[v]] = x
-        return Gx @ full + Gb @ (full > 0)
+    idx = {v: i for i, v in enumerate(nodes)}
+
+    def master():
+        """Pattern costs (n,), coupling contributions (rows, n) and convexity rows (nodes, n)."""
+        full = np.zeros((data.n_pairs, len(col_node)))
+        for j, (v, x) in enumerate(zip(col_node, col_x)):
+            full[at[v], j] = x
+        n = len(col_node)
+        conv = sp.csr_matrix((np.ones(n), ([idx[v] for v in col_node], np.arange(n))), shape=(len(nodes), n))
+        return data.coef @ full, Gx @ full + Gb @ (full > 0), conv
 
     big = 1e3 * (np.abs(data.coef) * data.cap).sum() + 1e6
     y = _signed(_warm_duals(scenario, data, kappa, max_sites, survivable, nr), ge)
@@ -258,11 +264,7 @@ def decompose_e14(scenario, data, kappa: int = 0, max_sites: int | None = None, 
         if left() is not None and left() <= 0:
             break
         # master LP on the patterns so far, artificials on ≥ rows
-        n = len(col_node)
-        cost = np.array([data.coef[at[v]] @ x for v, x in zip(col_node, col_x)])
-        G = np.column_stack([contrib(v, x) for v, x in zip(col_node, col_x)])
-        idx = {v: i for i, v in enumerate(nodes)}
-        A_eq = sp.csr_matrix((np.ones(n), ([idx[v] for v in col_node], np.arange(n))), shape=(len(nodes), n))
+        cost, G, A_eq = master()
         sgn = np.where(ge, -1.0, 1.0)  # ≥ rows as −G λ − s ≤ −lo
         art = np.diag(np.where(ge, -1.0, 0.0))[:, ge]
         A_ub = np.hstack([sgn[:, None] * G, art])
@@ -275,15 +277,12 @@ def decompose_e14(scenario, data, kappa: int = 0, max_sites: int | None = None, 
         y = _signed(sgn * np.asarray(r.ineqlin.marginals, float), ge)
         pi = np.asarray(r.eqlin.marginals, float)
     # price-and-branch: the master IP on the generated patterns
-    n = len(col_node)
-    cost = np.array([data.coef[at[v]] @ x for v, x in zip(col_node, col_x)])
-    G = sp.csr_matrix(np.column_stack([contrib(v, x) for v, x in zip(col_node, col_x)]))
-    idx = {v: i for i, v in enumerate(nodes)}
-    A_eq = sp.csr_matrix((np.ones(n), ([idx[v] for v in col_node], np.arange(n))), shape=(len(nodes), n))
-    master = MILP(cost, sp.vstack([A_eq, G]).tocsr(), np.concatenate([np.ones(len(nodes)), lo]),
-                  np.concatenate([np.ones(len(nodes)), hi]), np.zeros(n), np.ones(n), np.ones(n))
+    cost, G, A_eq = master()
+    n = len(cost)
+    master_ip = MILP(cost, sp.vstack([A_eq, sp.csr_matrix(G)]).tocsr(), np.concatenate([np.ones(len(nodes)), lo]),
+                     np.concatenate([np.ones(len(nodes)), hi]), np.zeros(n), np.ones(n), np.ones(n))
     rem = left()
-    res: MILPResult = solve(master, solver="scip", time_limit=None if rem is None else max(rem, 1.0), gap=0.1 * gap)
+    res: MILPResult = solve(master_ip, solver="scip", time_limit=None if rem is None else max(rem, 1.0), gap=0.1 * gap)
     x = obj = None
     if res.ok:
         x = np.zeros(data.n_pairs, dtype=int)
