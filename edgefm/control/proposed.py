@@ -260,7 +260,7 @@ class _MSState:
         took[routed + 1, np.asarray(nodes)[routed]] = 1
         self.counts = np.cumsum(took, axis=0)
 
-    def gain_of(self, v: int, gv: list, hosts: list, first: int) -> float:
+    def gain_of(self, gv: list, hosts: list, first: int) -> float:
         """Base objective minus the routing objective with ``gv`` (v's levels changed).
 
         Stages before ``first`` (the first stage that could pick v, see :meth:`first_stage`)
@@ -282,6 +282,8 @@ class _MSState:
         """
         hit = self.Ra + g1 <= self.dhat[:, None]
         return np.where(hit.any(axis=0), hit.argmax(axis=0), hit.shape[0])
+
+
 def solve_greedy(problem: SlotProblem, g: np.ndarray, tol: float = 1e-9) -> GreedySolution:
     """Algorithm 1 on a :class:`SlotProblem` with the delay table ``g`` (M, y_max+1).
 
@@ -318,7 +320,7 @@ def solve_greedy(problem: SlotProblem, g: np.ndarray, tol: float = 1e-9) -> Gree
             dcost = eta * (P.c_dp[m] * (x[v, m] + 1 > P.prev[v, m]) + P.c_run[m])
             hv = hosts if old else sorted(hosts + [v])
             if st.track:
-                st.gains[v] = st.gain_of(v, gv, hv, int(first[v])) - dcost
+                st.gains[v] = st.gain_of(gv, hv, int(first[v])) - dcost
             else:
                 st.gains[v] = st.base - route_levels(st.R, st.w, st.pen, gv, hv) - dcost
 

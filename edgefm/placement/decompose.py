@@ -27,6 +27,7 @@ a remaining gap with SCIP on the full model, warm-started from it.
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
@@ -47,8 +48,7 @@ class _Pricer:
         M = Model()
         M.hideOutput()
         M.setParam("lp/threads", 1)
-        self.ub = [float(data.cap[p]) for p in at]
-        self.x = [M.addVar(vtype="I", lb=0, ub=u) for u in self.ub]
+        self.x = [M.addVar(vtype="I", lb=0, ub=float(data.cap[p])) for p in at]
         self.b = [M.addVar(vtype="B") for _ in at] if use_b else []
         r = data.r[data.pm[at]]
         for k in range(r.shape[1]):
@@ -80,32 +80,8 @@ class _Pricer:
         bound = min(float(M.getDualbound()), obj)
         return obj, bound, x
 
-    def fill(self, coef: np.ndarray, x0: np.ndarray, keep_support: bool, nodes: int) -> np.ndarray:
-        """Best x ≥ x0 under coef (x = 0 where x0 = 0 if ``keep_support``); x0 if nothing better is found."""
-        from pyscipopt import quicksum
 
-        M = self.model
-        M.freeTransform()
-        M.setObjective(quicksum(float(w) * var for w, var in zip(coef, self.x) if w), clear=True)
-        for var, lo in zip(self.x, x0.tolist()):
-            M.chgVarLb(var, float(lo))
-            if keep_support and lo == 0:
-                M.chgVarUb(var, 0.0)
-        M.setParam("limits/gap", 1e-9)
-        M.setParam("limits/time", 1e20)
-        M.setParam("limits/nodes", int(nodes))
-        M.optimize()
-        x = x0
-        if M.getNSols():
-            sol = M.getBestSol()
-            x = np.rint([M.getSolVal(sol, v) for v in self.x]).astype(int)
-        M.freeTransform()
-        for var, u in zip(self.x, self.ub):
-            M.chgVarLb(var, 0.0)
-            M.chgVarUb(var, u)
-        return x if coef @ x < coef @ x0 else x0
-
-
+@dataclass(frozen=True, eq=False)
 class DecompositionResult:
     """Outcome of :func:`decompose_e14`.
 
@@ -127,16 +103,15 @@ class DecompositionResult:
     seconds : float
     """
 
-    __slots__ = ("x", "objective", "bound", "gap", "lp", "rounds", "columns", "converged", "seconds")
-
-    def __init__(self, **kw):
-        for k in self.__slots__:
-            setattr(self, k, kw[k])
-
-    def __repr__(self):
-        return (f"DecompositionResult(objective={self.objective:.6g}, bound={self.bound:.6g}, gap={self.gap:.3g}, "
-                f"rounds={self.rounds}, columns={self.columns}, converged={self.converged}, "
-                f"seconds={self.seconds:.2f})")
+    x: np.ndarray | None = field(repr=False)
+    objective: float
+    bound: float
+    gap: float
+    lp: float
+    rounds: int
+    columns: int
+    converged: bool
+    seconds: float
 
 
 def _coupling(data, kappa, max_sites, survivable):
@@ -154,11 +129,8 @@ def _coupling(data, kappa, max_sites, survivable):
     return np.array(gx), np.array(gb), np.array(lo), np.array(hi)
 
 
-def _warm_duals(scenario, data, kappa, max_sites, survivable, n_rows):
-    """Coupling duals of E14's LP relaxation (zeros when it cannot be solved)."""
-    from .paper import build_e14
-
-    model = build_e14(scenario, data, kappa=kappa, max_sites=max_sites, survivable=survivable)
+def _warm_duals(model, data, kappa, max_sites, survivable, n_rows):
+    """Coupling duals of E14's LP relaxation ``model`` (zeros when it cannot be solved)."""
     try:
         _, y = lp_duals(model)
     except (InfeasibleError, SolverError):  # diagnosed by the caller's solve
@@ -178,7 +150,7 @@ def _signed(y, ge):
 
 def decompose_e14(scenario, data, kappa: int = 0, max_sites: int | None = None, survivable: bool = False,
                   time_limit: float | None = None, gap: float = 1e-6, price_gap: float = 1e-6,
-                  price_nodes: int = 500, max_rounds: int = 200) -> DecompositionResult:
+                  price_nodes: int = 500, max_rounds: int = 200, model=None) -> DecompositionResult:
     """Solve E14 by Dantzig–Wolfe column generation and price-and-branch (module docstring).
 
     Parameters
@@ -201,6 +173,9 @@ def decompose_e14(scenario, data, kappa: int = 0, max_sites: int | None = None, 
         the result deterministic). The pricing dual bound enters L, so L stays valid when a pricing
         solve stops early; only its tightness suffers.
     max_rounds : int
+    model : MILP, optional
+        E14 from :func:`~edgefm.placement.paper.build_e14` with the same options, if the caller
+        has it (its LP relaxation warm-starts the duals).
 
     Returns
     -------
@@ -235,7 +210,11 @@ def decompose_e14(scenario, data, kappa: int = 0, max_sites: int | None = None, 
         return data.coef @ full, Gx @ full + Gb @ (full > 0), conv
 
     big = 1e3 * (np.abs(data.coef) * data.cap).sum() + 1e6
-    y = _signed(_warm_duals(scenario, data, kappa, max_sites, survivable, nr), ge)
+    if model is None:
+        from .paper import build_e14
+
+        model = build_e14(scenario, data, kappa=kappa, max_sites=max_sites, survivable=survivable)
+    y = _signed(_warm_duals(model, data, kappa, max_sites, survivable, nr), ge)
     best_L, lp_val, rounds, converged = -np.inf, np.nan, 0, False
     for v in nodes:  # x = 0 keeps the master feasible with the artificials
         col_node.append(v), col_x.append(np.zeros(len(at[v]), dtype=int))
@@ -288,8 +267,6 @@ def decompose_e14(scenario, data, kappa: int = 0, max_sites: int | None = None, 
         x = np.zeros(data.n_pairs, dtype=int)
         for j in np.flatnonzero(res.x > 0.5):
             x[at[col_node[j]]] += col_x[j]
-        for v in nodes:  # fill what each node has left (adding instances keeps every ≥ row)
-            x[at[v]] = pricers[v].fill(data.coef[at[v]], x[at[v]], max_sites is not None, price_nodes)
         obj = float(data.coef @ x)
     objective = np.nan if obj is None else obj
     g = abs(objective - best_L) / max(abs(objective), 1e-9) if obj is not None and np.isfinite(best_L) else np.nan

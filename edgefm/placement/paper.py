@@ -445,7 +445,7 @@ def _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_
 
     t0 = time.perf_counter()
     dw = decompose_e14(scenario, data, kappa=kappa, max_sites=max_sites, survivable=survivable,
-                       time_limit=time_limit, gap=gap)
+                       time_limit=time_limit, gap=gap, model=model)
     msg = (f"Dantzig-Wolfe: {dw.rounds} pricing rounds, {dw.columns} patterns, "
            f"{'converged' if dw.converged else 'stopped'}, bound {dw.bound:.6g}, "
            f"price-and-branch {dw.objective:.6g} ({dw.seconds:.2f} s)")
