@@ -24,8 +24,9 @@ def add_place_parser(subparsers):
     p.add_argument("--variant", choices=("literal", "bounded"), default=None, help="default: file's variant")
     p.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds (whole κ search)")
     p.add_argument("--gap", type=float, default=1e-6, help="relative gap at which an exact solve stops")
-    p.add_argument("--method", choices=("auto", "direct", "decompose"), default="auto",
-                   help="SCIP on the whole program, or node decomposition first (auto: by size)")
+    p.add_argument("--method", choices=("auto", "direct", "decompose", "dp"), default="auto",
+                   help="the solver on the whole program, node decomposition first, or the exact node DP "
+                        "(auto: by variant and size)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run_place)
     return p
@@ -48,7 +49,8 @@ def run_place(args) -> int:
         d.update(scenario=s.name, seed=s.seed, load=s.load)
         print(json.dumps(d))
         return 0
-    print(f"scenario {s.name} seed {s.seed} load {s.load:g}: {p.solver} ({p.variant})")
+    how = f", method {p.info['method']}" if "method" in p.info else ""
+    print(f"scenario {s.name} seed {s.seed} load {s.load:g}: {p.solver} ({p.variant}{how})")
     print(f"status {p.status}  objective {_fmt(p.objective)}  bound {_fmt(p.bound)}  gap {_fmt(p.gap)}  "
           f"seconds {p.seconds:.3f}  kappa {p.kappa}  sites {p.sites}  instances {p.n_instances}  "
           f"core cost {p.cost_core:.6g}")

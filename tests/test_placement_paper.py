@@ -202,7 +202,7 @@ def test_relax_via_place_and_search():
 def test_node_limit_returns_incumbent():
     s = paper(1)
     with pytest.warns(TimeLimitWarning):
-        p = place(s, kappa=0, variant="literal", node_limit=1)
+        p = place(s, kappa=0, variant="literal", node_limit=1, method="direct")  # the node DP has no B&B
     assert p.status == "node_limit"
     assert violations(s, p.x) == []
     assert p.gap > 0 and p.bound <= p.objective
@@ -210,7 +210,7 @@ def test_node_limit_returns_incumbent():
 
 def test_time_limit_returns_incumbent_or_optimum():
     s = paper(1)
-    p = place(s, kappa=0, variant="literal", time_limit=0.3)
+    p = place(s, kappa=0, variant="literal", time_limit=0.3, method="direct")
     assert p.status in ("time_limit", "optimal")
     assert violations(s, p.x) == []
     assert p.bound <= p.objective + 1e-6 * abs(p.objective)

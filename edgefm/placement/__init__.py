@@ -5,7 +5,8 @@ PySCIPOpt, HiGHS or cvxpy until a solve):
 
 * the paper's program E14 with its estimates E15–E17: :func:`place`, :class:`Placement`,
   :func:`mean_profile`, :func:`build_e14`, :func:`e14_objective`, :func:`core_cost`, and its
-  node decomposition :func:`decompose_e14` (Dantzig–Wolfe bound, price-and-branch);
+  node decomposition :func:`decompose_e14` (Dantzig–Wolfe bound, price-and-branch) and its exact
+  node DP :func:`solve_e14_dp` (pattern enumeration pruned by the Lagrangian bound);
 * baselines and low-complexity solvers: :func:`greedy_placement` (least loaded, §5c),
   :func:`relaxed_placement` (LP relaxation + reweighted ℓ1 + rounding);
 * the solver layer: :class:`MILP`, :func:`solve_milp`, :class:`MILPResult`, :func:`relax`;
@@ -31,6 +32,8 @@ _LAZY = {
     "max_support": ("edgefm.placement.paper", "max_support"),
     "decompose_e14": ("edgefm.placement.decompose", "decompose_e14"),
     "DecompositionResult": ("edgefm.placement.decompose", "DecompositionResult"),
+    "solve_e14_dp": ("edgefm.placement.nodedp", "solve_e14_dp"),
+    "DPResult": ("edgefm.placement.nodedp", "DPResult"),
     "mean_profile": ("edgefm.placement.profile", "mean_profile"),
     "MeanProfile": ("edgefm.placement.profile", "MeanProfile"),
     "occupancy_demand": ("edgefm.placement.profile", "occupancy_demand"),

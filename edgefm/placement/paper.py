@@ -407,31 +407,63 @@ def check_necessary(scenario: Scenario, data: E14Data, kappa: int = 0, max_sites
 
 
 # --------------------------------------------------------------------------- solving
-#: ``method="auto"`` decomposes the literal E14 when it has more (node, core MS) pairs than this.
+#: ``method="auto"`` decomposes the literal E14 when it has more (node, core MS) pairs than this,
+#: and solves it by the node DP (:mod:`edgefm.placement.nodedp`) up to this size.
 DECOMPOSE_ABOVE = 200
-_METHODS = ("auto", "direct", "decompose")
+_METHODS = ("auto", "direct", "decompose", "dp")
 
 
-def _method(method: str, solver: str, data: E14Data) -> str:
+def _method(method: str, solver: str, data: E14Data, max_sites: int | None = None) -> str:
     if method not in _METHODS:
         raise ValueError(f"method must be one of {', '.join(_METHODS)}, got {method!r}")
     if method == "auto":  # the bounded caps make x nearly binary, and SCIP solves the whole program fast
-        big = data.variant == "literal" and data.n_pairs > DECOMPOSE_ABOVE
-        return "decompose" if solver == "scip" and big else "direct"
+        if solver != "scip" or data.variant != "literal":
+            return "direct"
+        if data.n_pairs > DECOMPOSE_ABOVE:
+            return "decompose"
+        return "dp" if max_sites is None else "direct"
     if method == "decompose" and solver != "scip":
         raise ValueError(f"method='decompose' prices and branches with SCIP; it cannot use solver={solver!r}")
+    if method == "dp" and max_sites is not None:
+        raise ValueError("method='dp' handles the covering rows (demand, kappa, survivability) only, not "
+                         "max_sites; use method='direct'")
     return method
 
 
 def _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit,
            method="direct"):
-    from .milp import solve
+    from dataclasses import replace as _replace
 
+    from .milp import solve
+    from .nodedp import DPLimitError, solve_e14_dp
+
+    stopped = ""
+    if method == "dp":  # exact when it finishes; past its limits the program goes to `solver`
+        t0 = time.perf_counter()
+        try:
+            return _dp_result(data, solve_e14_dp(scenario, data, kappa=kappa or 0, survivable=survivable,
+                                                 time_limit=time_limit), kappa, survivable)
+        except DPLimitError as exc:
+            stopped = f"node DP stopped ({exc}); "
+            if time_limit is not None:
+                time_limit = max(time_limit - (time.perf_counter() - t0), 0.01)
     model = build_e14(scenario, data, kappa=kappa, max_sites=max_sites, survivable=survivable)
     if method == "decompose":
         return _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_limit, gap, threads,
                                  node_limit)
-    return solve(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads, node_limit=node_limit)
+    res = solve(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads, node_limit=node_limit)
+    return _replace(res, message=stopped + res.message) if stopped else res
+
+
+def _dp_result(data, dp, kappa, survivable):
+    """A :class:`~edgefm.placement.nodedp.DPResult` as a MILPResult over E14's variables [x, b]."""
+    from .milp import MILPResult
+
+    x = None
+    if dp.x is not None:
+        use_b = bool(kappa and kappa > 0) or survivable
+        x = np.concatenate([dp.x, (dp.x > 0)[: data.n_pairs if use_b else 0]]).astype(float)
+    return MILPResult(dp.status, dp.objective, dp.bound, dp.gap, dp.seconds, 0, x, "dp", dp.message)
 
 
 def _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_limit, gap, threads, node_limit):
@@ -576,13 +608,16 @@ def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, va
         Branch-and-bound node limit (status ``"node_limit"``).
     profile : MeanProfile, optional
         A precomputed :func:`~edgefm.placement.profile.mean_profile`.
-    method : {"auto", "direct", "decompose"}
-        How SCIP attacks E14: ``"direct"`` solves the whole program; ``"decompose"`` first runs
-        the node decomposition of :mod:`edgefm.placement.decompose` (Dantzig–Wolfe bound,
-        price-and-branch incumbent) and gives SCIP on the whole program only what is left of the
-        gap, warm-started; ``"auto"`` decomposes the literal variant above :data:`DECOMPOSE_ABOVE`
-        (node, core MS) pairs (its large integer knapsacks are what the whole-program LP bound
-        handles badly). Only SCIP decomposes. The method used is ``info["method"]``.
+    method : {"auto", "direct", "decompose", "dp"}
+        How E14 is attacked. ``"direct"``: ``solver`` on the whole program. ``"decompose"``: the
+        node decomposition of :mod:`edgefm.placement.decompose` (Dantzig–Wolfe bound,
+        price-and-branch incumbent), then SCIP on the whole program for what is left of the gap,
+        warm-started (SCIP only). ``"dp"``: the exact node DP of :mod:`edgefm.placement.nodedp`
+        (pattern enumeration, Lagrangian pruning; no branch and bound); a program too large for
+        its limits goes to ``solver`` instead; not with ``max_sites``. ``"auto"`` (SCIP only,
+        literal variant): the node DP up to :data:`DECOMPOSE_ABOVE` (node, core MS) pairs, the
+        decomposition above; otherwise, and for the bounded variant (whose caps make x nearly
+        binary), ``"direct"``. The method that produced the result is ``info["method"]``.
 
     Returns
     -------
@@ -614,7 +649,7 @@ def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, va
     data = e14_data(scenario, prof, variant)
     kappa = scenario.placement.kappa if kappa is None else int(kappa)
     check_necessary(scenario, data, kappa or 0, max_sites, survivable)
-    method = _method(method, solver, data)
+    method = _method(method, solver, data, max_sites)
     if solver == "relax":
         from .relax import relaxed_placement
 
@@ -625,8 +660,13 @@ def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, va
                    method)
         return _placement(scenario, data, res.x, status=res.status, bound=res.bound, gap=res.gap,
                           seconds=res.seconds, nodes=res.nodes, kappa=kappa, solver=solver,
-                          info={"search_seconds": res.seconds, "method": method, "message": res.message})
+                          info={"search_seconds": res.seconds, "method": _used(method, res), "message": res.message})
     return _search(scenario, data, max_sites, survivable, solver, time_limit, gap, threads, node_limit, method)
+
+
+def _used(method: str, res) -> str:
+    """The method that produced ``res``: a node DP that hit its limits handed the program to the solver."""
+    return "direct" if method == "dp" and res.solver != "dp" else method
 
 
 def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, threads, node_limit,
@@ -640,7 +680,7 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
     """
     rho = scenario.placement.rho
     t0 = time.perf_counter()
-    trace = []
+    trace, used = [], set()
     coarse = max(gap, 1e-3)
 
     def budget():
@@ -648,6 +688,7 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
 
     def attempt(k, g):
         res = _solve(scenario, data, k, max_sites, survivable, solver, budget(), g, threads, node_limit, method)
+        used.add(_used(method, res))
         obj = None if res.x is None else float(data.coef @ np.rint(res.x[: data.n_pairs]))
         trace.append([k, res.status, obj])
         return res, obj
@@ -662,6 +703,7 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
         return (res, gap) if obj is not None and obj <= threshold + tol else (None, None)
 
     res0 = _run(scenario, data, 0, max_sites, survivable, solver, budget(), gap, threads, node_limit, method)
+    used.add(_used(method, res0))
     if res0.x is None:
         raise SolverError(f"E14 kappa search: the kappa = 0 solve found no solution within the time limit "
                           f"({res0.status}, {res0.seconds:.1f} s); raise time_limit or pass kappa")
@@ -694,6 +736,6 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
     certified = all(t[1] in ("optimal", "infeasible") for t in trace)
     info = {"certified": certified, "search_seconds": time.perf_counter() - t0, "kappa_trace": trace,
             "opt0": opt0, "threshold": threshold, "rho": rho, "solves": len(trace), "max_support": top,
-            "method": method}
+            "method": "+".join(sorted(used))}
     return _placement(scenario, data, best.x, status=best.status, bound=best.bound, gap=best.gap,
                       seconds=best.seconds, nodes=best.nodes, kappa=lo, solver=solver, info=info)
