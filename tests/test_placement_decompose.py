@@ -101,15 +101,29 @@ def test_method_choice():
 
 
 def test_auto_decomposes_large_literal_programs():
-    from edgefm.placement.paper import DECOMPOSE_ABOVE, _method
+    from edgefm.placement.paper import DECOMPOSE_ABOVE, _fallback, _method
     from edgefm.scenario import sample_scenario
     from edgefm.scenario.topology import topology_spec
 
     s = sample_scenario(topology_spec("sndlib/germany50", ed_per_site=1, n_fm=2), 0)
     lit, bnd = e14_data(s, variant="literal"), e14_data(s, variant="bounded")
     assert lit.n_pairs > DECOMPOSE_ABOVE
-    assert _method("auto", "scip", lit) == "decompose"
+    assert _method("auto", "scip", lit) == "dp" and _fallback("scip", lit) == "decompose"  # DP first
+    assert _method("auto", "scip", lit, max_sites=60) == "decompose"
     assert _method("auto", "scip", bnd) == "direct" and _method("auto", "highs", lit) == "direct"
+
+
+def test_node_dp_past_its_limits_hands_large_programs_to_the_decomposition(monkeypatch):
+    from edgefm.placement import nodedp, paper as paper_mod
+
+    def too_many(*a, **k):
+        raise nodedp.DPLimitError("a node has more than 1 patterns")
+
+    monkeypatch.setattr(nodedp, "node_patterns", too_many)
+    monkeypatch.setattr(paper_mod, "DECOMPOSE_ABOVE", 10)  # the paper scenario counts as large
+    p = place(paper(8), kappa=0, variant="literal")
+    assert p.info["method"] == "decompose" and p.info["message"].startswith("node DP stopped")
+    assert p.status == "optimal"
 
 
 def test_decomposed_time_limit_returns_incumbent_with_gap():

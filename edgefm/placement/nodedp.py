@@ -96,7 +96,7 @@ class DPResult:
 
 # --------------------------------------------------------------------------- patterns
 def node_patterns(r: np.ndarray, R: np.ndarray, cap: np.ndarray, coef: np.ndarray,
-                  max_patterns: int = 2_000_000) -> np.ndarray:
+                  max_patterns: int = 500_000) -> np.ndarray:
     """The integer points of one node that are maximal in its negative-coefficient pairs.
 
     Parameters
@@ -318,7 +318,7 @@ def _coverage(X: np.ndarray, ms: np.ndarray, core: list, kappa: int, survivable:
 
 
 def solve_e14_dp(scenario, data, kappa: int = 0, survivable: bool = False, time_limit: float | None = None,
-                 beam: int = 128, max_patterns: int = 2_000_000, max_work: float = 3e7) -> DPResult:
+                 beam: int = 128, max_patterns: int = 500_000, max_work: float = 3e7) -> DPResult:
     """Solve E14 exactly by the node DP of this module (κ floor and survivability included).
 
     Parameters

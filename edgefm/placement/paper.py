@@ -407,8 +407,8 @@ def check_necessary(scenario: Scenario, data: E14Data, kappa: int = 0, max_sites
 
 
 # --------------------------------------------------------------------------- solving
-#: ``method="auto"`` decomposes the literal E14 when it has more (node, core MS) pairs than this,
-#: and solves it by the node DP (:mod:`edgefm.placement.nodedp`) up to this size.
+#: Above this many (node, core MS) pairs, ``method="auto"`` turns to the node decomposition for a
+#: literal program that the node DP cannot take (or that has ``max_sites``).
 DECOMPOSE_ABOVE = 200
 _METHODS = ("auto", "direct", "decompose", "dp")
 
@@ -419,9 +419,9 @@ def _method(method: str, solver: str, data: E14Data, max_sites: int | None = Non
     if method == "auto":  # the bounded caps make x nearly binary, and SCIP solves the whole program fast
         if solver != "scip" or data.variant != "literal":
             return "direct"
-        if data.n_pairs > DECOMPOSE_ABOVE:
-            return "decompose"
-        return "dp" if max_sites is None else "direct"
+        if max_sites is None:
+            return "dp"
+        return "decompose" if data.n_pairs > DECOMPOSE_ABOVE else "direct"
     if method == "decompose" and solver != "scip":
         raise ValueError(f"method='decompose' prices and branches with SCIP; it cannot use solver={solver!r}")
     if method == "dp" and max_sites is not None:
@@ -438,7 +438,7 @@ def _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap
     from .nodedp import DPLimitError, solve_e14_dp
 
     stopped = ""
-    if method == "dp":  # exact when it finishes; past its limits the program goes to `solver`
+    if method == "dp":  # exact when it finishes; past its limits SCIP (or `solver`) takes the program
         t0 = time.perf_counter()
         try:
             return _dp_result(data, solve_e14_dp(scenario, data, kappa=kappa or 0, survivable=survivable,
@@ -447,11 +447,13 @@ def _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap
             stopped = f"node DP stopped ({exc}); "
             if time_limit is not None:
                 time_limit = max(time_limit - (time.perf_counter() - t0), 0.01)
+            method = _fallback(solver, data)
     model = build_e14(scenario, data, kappa=kappa, max_sites=max_sites, survivable=survivable)
     if method == "decompose":
-        return _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_limit, gap, threads,
-                                 node_limit)
-    res = solve(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads, node_limit=node_limit)
+        res = _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_limit, gap, threads,
+                                node_limit)
+    else:
+        res = solve(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads, node_limit=node_limit)
     return _replace(res, message=stopped + res.message) if stopped else res
 
 
@@ -613,11 +615,13 @@ def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, va
         node decomposition of :mod:`edgefm.placement.decompose` (Dantzig–Wolfe bound,
         price-and-branch incumbent), then SCIP on the whole program for what is left of the gap,
         warm-started (SCIP only). ``"dp"``: the exact node DP of :mod:`edgefm.placement.nodedp`
-        (pattern enumeration, Lagrangian pruning; no branch and bound); a program too large for
-        its limits goes to ``solver`` instead; not with ``max_sites``. ``"auto"`` (SCIP only,
-        literal variant): the node DP up to :data:`DECOMPOSE_ABOVE` (node, core MS) pairs, the
-        decomposition above; otherwise, and for the bounded variant (whose caps make x nearly
-        binary), ``"direct"``. The method that produced the result is ``info["method"]``.
+        (pattern enumeration, Lagrangian pruning; no branch and bound); a program past its limits
+        goes to the decomposition (SCIP, above :data:`DECOMPOSE_ABOVE` (node, core MS) pairs) or
+        to ``solver`` on the whole program; not with ``max_sites``. ``"auto"``: ``"dp"`` for the
+        literal variant with SCIP; otherwise ``"direct"`` (the bounded variant's caps make x
+        nearly binary and SCIP fast), or ``"decompose"`` for a literal program with ``max_sites``
+        above :data:`DECOMPOSE_ABOVE` pairs. The method that produced the result is
+        ``info["method"]``.
 
     Returns
     -------
@@ -660,13 +664,19 @@ def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, va
                    method)
         return _placement(scenario, data, res.x, status=res.status, bound=res.bound, gap=res.gap,
                           seconds=res.seconds, nodes=res.nodes, kappa=kappa, solver=solver,
-                          info={"search_seconds": res.seconds, "method": _used(method, res), "message": res.message})
+                          info={"search_seconds": res.seconds, "method": _used(method, res, solver, data),
+                                "message": res.message})
     return _search(scenario, data, max_sites, survivable, solver, time_limit, gap, threads, node_limit, method)
 
 
-def _used(method: str, res) -> str:
-    """The method that produced ``res``: a node DP that hit its limits handed the program to the solver."""
-    return "direct" if method == "dp" and res.solver != "dp" else method
+def _fallback(solver: str, data: E14Data) -> str:
+    """Where a program goes when the node DP passes its limits."""
+    return "decompose" if solver == "scip" and data.n_pairs > DECOMPOSE_ABOVE else "direct"
+
+
+def _used(method: str, res, solver: str, data: E14Data) -> str:
+    """The method that produced ``res``."""
+    return _fallback(solver, data) if method == "dp" and res.solver != "dp" else method
 
 
 def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, threads, node_limit,
@@ -688,7 +698,7 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
 
     def attempt(k, g):
         res = _solve(scenario, data, k, max_sites, survivable, solver, budget(), g, threads, node_limit, method)
-        used.add(_used(method, res))
+        used.add(_used(method, res, solver, data))
         obj = None if res.x is None else float(data.coef @ np.rint(res.x[: data.n_pairs]))
         trace.append([k, res.status, obj])
         return res, obj
@@ -703,7 +713,7 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
         return (res, gap) if obj is not None and obj <= threshold + tol else (None, None)
 
     res0 = _run(scenario, data, 0, max_sites, survivable, solver, budget(), gap, threads, node_limit, method)
-    used.add(_used(method, res0))
+    used.add(_used(method, res0, solver, data))
     if res0.x is None:
         raise SolverError(f"E14 kappa search: the kappa = 0 solve found no solution within the time limit "
                           f"({res0.status}, {res0.seconds:.1f} s); raise time_limit or pass kappa")
