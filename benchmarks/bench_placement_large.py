@@ -2,7 +2,8 @@
 
 germany50 (sndlib) with one ED per site (100 nodes) and two FMs (12 core MSs), literal E14 at κ = 0,
 load 1, seeds 0..n-1. Target: within 1 % proven gap in under 60 s. For each seed: SCIP with
-``method="auto"`` (here the node decomposition: Dantzig–Wolfe bound, price-and-branch, SCIP polish)
+``method="auto"`` (here: the node DP passes its pattern limit on nodes that host 12 core MSs, and the
+program goes to the node decomposition: Dantzig–Wolfe bound, price-and-branch, SCIP polish)
 and, with ``--compare``, SCIP and HiGHS on the whole program under the same limits.
 
 Usage: .venv/bin/python benchmarks/bench_placement_large.py [--seeds 3] [--time-limit 60] [--gap 0.01]

@@ -20,8 +20,8 @@ import numpy as np
 
 from ..errors import TimeLimitWarning
 
-__all__ = ["variant_placements", "variant_summary", "per_ms_table", "kappa_sweep", "placement_feasibility",
-           "solver_study", "orlib_study"]
+__all__ = ["variant_placements", "variant_summary", "per_ms_table", "exact_methods", "kappa_sweep",
+           "placement_feasibility", "solver_study", "orlib_study"]
 
 VARIANTS = ("literal", "bounded")
 SOLVERS = ("scip", "scip-direct", "highs", "relax", "greedy")
@@ -91,7 +91,8 @@ def variant_summary(scenario, placements: dict):
     rows = []
     for variant, p in placements.items():
         per = p.per_ms()
-        rows.append({"variant": variant, "solver": p.solver, "status": p.status, "kappa": p.kappa,
+        rows.append({"variant": variant, "solver": p.solver, "method": p.info.get("method", ""),
+                     "status": p.status, "kappa": p.kappa,
                      "max_support": p.info.get("max_support"), "objective": p.objective, "score": p.score,
                      "cost_core": p.cost_core, "instances": p.n_instances, "demand_N": need,
                      "over_N": p.n_instances - need, "sites": p.sites,
@@ -118,6 +119,39 @@ def per_ms_table(scenario, placements: dict):
                          "nodes": int(np.count_nonzero(col)),
                          "cost_core": float(col.sum() * (ms.cost_deploy + T * ms.cost_maintain))})
     return pd.DataFrame(rows)
+
+
+EXACT_RUNS = (("scip", "dp"), ("scip", "direct"), ("highs", "direct"))
+
+
+@_silenced
+def exact_methods(scenario, variant: str = "literal", kappa: int = 0, runs=EXACT_RUNS,
+                  time_limit: float | None = 60.0, gap: float = 1e-6, profile=None):
+    """The same E14 (fixed κ) by each exact (solver, method) of ``runs``: one row each.
+
+    Returns
+    -------
+    DataFrame
+        solver, method (what ran: a node DP past its limits hands over), status, objective, bound,
+        gap, nodes (branch-and-bound nodes; 0 for the node DP), seconds (wall) and
+        rel_to_best = (objective − best) / |best| over the rows.
+    """
+    import pandas as pd
+
+    from ..placement.paper import place
+    from ..placement.profile import mean_profile
+
+    prof = mean_profile(scenario) if profile is None else profile
+    rows = []
+    for solver, method in runs:
+        t0 = time.perf_counter()
+        p = place(scenario, solver=solver, method=method, kappa=kappa, variant=variant, time_limit=time_limit,
+                  gap=gap, profile=prof)
+        rows.append({"solver": solver, "method": p.info["method"], "status": p.status, "objective": p.objective,
+                     "bound": p.bound, "gap": p.gap, "nodes": p.nodes, "seconds": time.perf_counter() - t0})
+    df = pd.DataFrame(rows)
+    df["rel_to_best"] = (df.objective - df.objective.min()) / df.objective.abs().min()
+    return df
 
 
 # --------------------------------------------------------------------------- (2) κ sweep

@@ -14,7 +14,7 @@ __all__ = ["plot_instances_per_ms", "plot_kappa_tradeoff", "plot_solver_scaling"
 VARIANT_COLORS = {"literal": "#c44e52", "bounded": "#4c72b0"}
 SOLVER_COLORS = {"scip": "#4c72b0", "scip-direct": "#64b5cd", "highs": "#55a868", "relax": "#dd8452",
                  "greedy": "#8172b3"}
-_SOLVER_LABEL = {"scip": "SCIP (literal > 200 pairs: decomposed)", "scip-direct": "SCIP on the whole program",
+_SOLVER_LABEL = {"scip": "exact, auto (literal: node DP, else SCIP)", "scip-direct": "SCIP on the whole program",
                  "highs": "HiGHS", "relax": "LP relax + rounding", "greedy": "least-loaded greedy"}
 
 
