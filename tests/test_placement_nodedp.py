@@ -193,3 +193,15 @@ def test_deterministic_and_beam_independent():
     assert np.array_equal(a.x, b.x)
     for beam in (1, 4, 16):  # the beam only supplies the pruning bound (1 finds none): same optimum
         assert solve_e14_dp(s, d, beam=beam).objective == pytest.approx(a.objective, rel=1e-12)
+
+
+@pytest.mark.parametrize("seed", [0, 9])
+def test_tabulated_last_node_equals_pairwise(monkeypatch, seed):
+    """The last node by suffix-minimum table gives what forming every (state, pattern) pair gives."""
+    s = paper(seed)
+    d = e14_data(s, variant="literal")
+    a = solve_e14_dp(s, d)
+    monkeypatch.setattr(nodedp, "_GRID", 0)
+    b = solve_e14_dp(s, d)
+    assert b.objective == pytest.approx(a.objective, rel=1e-12)
+    assert b.work > a.work

@@ -47,6 +47,7 @@ __all__ = ["solve_e14_dp", "DPResult", "DPLimitError", "node_patterns", "lagrang
 
 _TOL = 1e-9
 _BLOCK = 1 << 19  # (state, pattern) pairs formed at once
+_GRID = 4_000_000  # largest coverage grid the last node is tabulated on
 
 
 class DPLimitError(SolverError):
@@ -266,8 +267,11 @@ def _sweep(cands, order, rhs, mu, phi, ub, beam, deadline, max_work):
     tol = 1e-9 * max(1.0, abs(ub)) if np.isfinite(ub) else 0.0
     keys, costs, bnds = np.zeros((1, J), dtype=np.int64), np.zeros(1), np.array([phi_left[0] + rhs @ mu])
     trail, most, work = [], 1, 0
+    last = len(order) - 1 if np.prod(rhs + 1.0) <= _GRID else len(order)
     for i, v in enumerate(order):
         K, C, _, E = cands[v]
+        if i == last:  # the last node by table look-up: no state × pattern pairs
+            return _finish(keys, costs, trail, K, C, rhs, ub + tol, most, work + len(keys) + len(K))
         counts = np.searchsorted(E, ub + tol - bnds, side="right")
         work += int(counts.sum())
         if work > max_work:
@@ -294,13 +298,40 @@ def _sweep(cands, order, rhs, mu, phi, ub, beam, deadline, max_work):
         if not len(keys):
             return np.inf, None, most, work
     # every surviving state covers rhs (reach of no nodes is 0)
-    s = int(np.argmin(costs))
-    picks = [0] * len(order)
-    for i in range(len(order) - 1, -1, -1):
+    return float(costs.min()), _backtrack(trail, int(np.argmin(costs))), most, work
+
+
+def _backtrack(trail, s: int) -> list:
+    """The candidate each node took on the way to state ``s`` of the last level of ``trail``."""
+    picks = [0] * len(trail)
+    for i in range(len(trail) - 1, -1, -1):
         parent, choice = trail[i]
         picks[i] = int(choice[s])
         s = int(parent[s])
-    return float(costs.min()), picks, most, work
+    return picks
+
+
+def _finish(keys, costs, trail, K, C, rhs, ub, most, work):
+    """Complete every state with the last node's cheapest candidate covering rhs − key.
+
+    Like every pass, it reports only a placement of cost ≤ ``ub``: one above it would not be
+    proven optimal, since the pass dropped states that could only beat it by less than that.
+
+    f(y) = min{C_q : K_q ≥ y} over the grid 0 ≤ y ≤ rhs is a suffix minimum, one
+    ``minimum.accumulate`` per axis (Yates-style); then each state needs one look-up.
+    """
+    f = np.full(tuple(int(h) + 1 for h in rhs), np.inf)
+    np.minimum.at(f, tuple(K.T), C)
+    for ax in range(len(rhs)):
+        f = np.flip(np.minimum.accumulate(np.flip(f, ax), axis=ax), ax)
+    tot = costs + f[tuple((rhs - keys).T)]
+    s = int(np.argmin(tot))
+    if not tot[s] <= ub:
+        return np.inf, None, most, work
+    need = rhs - keys[s]
+    q = np.flatnonzero(np.all(K >= need, axis=1))
+    q = int(q[np.argmin(C[q])])
+    return float(tot[s]), _backtrack(trail, s) + [q], most, work
 
 
 def _coverage(X: np.ndarray, ms: np.ndarray, core: list, kappa: int, survivable: bool) -> np.ndarray:
