@@ -267,12 +267,13 @@ def _sweep(cands, order, rhs, mu, phi, ub, beam, deadline, max_work):
     tol = 1e-9 * max(1.0, abs(ub)) if np.isfinite(ub) else 0.0
     keys, costs, bnds = np.zeros((1, J), dtype=np.int64), np.zeros(1), np.array([phi_left[0] + rhs @ mu])
     trail, most, work = [], 1, 0
-    last = len(order) - 1 if np.prod(rhs + 1.0) <= _GRID else len(order)
+    grid = float(np.prod(rhs + 1.0))
     for i, v in enumerate(order):
         K, C, _, E = cands[v]
-        if i == last:  # the last node by table look-up: no state × pattern pairs
-            return _finish(keys, costs, trail, K, C, rhs, ub + tol, most, work + len(keys) + len(K))
         counts = np.searchsorted(E, ub + tol - bnds, side="right")
+        if i == len(order) - 1 and grid <= min(_GRID, 2.0 * counts.sum()):
+            # the last node by table look-up when the table is smaller than the pairs
+            return _finish(keys, costs, trail, K, C, rhs, ub + tol, most, work + len(keys) + len(K))
         work += int(counts.sum())
         if work > max_work:
             raise DPLimitError(f"the node DP would examine more than {max_work:.3g} (state, pattern) pairs")
