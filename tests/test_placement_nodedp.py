@@ -88,6 +88,8 @@ def test_dp_matches_brute_force(seed, kw):
     assert res.lagrangian <= best + 1e-9  # weak duality
     if math.isfinite(res.heuristic):
         assert res.heuristic >= best - 1e-9  # the beam pass returns a feasible placement
+    narrow = solve_e14_dp(s, data, beam=1, **kw)  # a beam of one state often completes nothing
+    assert narrow.objective == pytest.approx(best, abs=1e-9)
 
 
 def test_lagrangian_equals_master_lp():
@@ -205,3 +207,14 @@ def test_tabulated_last_node_equals_pairwise(monkeypatch, seed):
     b = solve_e14_dp(s, d)
     assert b.objective == pytest.approx(a.objective, rel=1e-12)
     assert b.work > a.work
+
+
+def test_last_node_table_reports_no_completion():
+    """No pattern of the last node covers what a state lacks: no placement (also without a bound)."""
+    keys, costs = np.array([[0, 0], [1, 0]]), np.array([0.0, -1.0])
+    K, C = np.array([[1, 0], [0, 0]]), np.array([-1.0, 0.0])
+    best, picks, _, _ = nodedp._finish(keys, costs, [], K, C, np.array([1, 1]), np.inf, 2, 0)
+    assert best == math.inf and picks is None
+    best, picks, _, _ = nodedp._finish(keys, costs, [(np.array([0, 0]), np.array([0, 1]))], K, C,
+                                       np.array([1, 0]), np.inf, 2, 0)
+    assert best == -2.0 and picks == [1, 0]  # state 1 (cost -1) + the pattern [1, 0] (cost -1)

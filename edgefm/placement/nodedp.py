@@ -27,8 +27,12 @@ Three facts make this small on the paper scenario:
 The known solution comes from a first pass that keeps only the ``beam`` states of smallest bound;
 the exact pass then keeps everything within the bound. Every state the exact pass drops provably
 cannot beat the incumbent, so the best complete state is optimal: status ``"optimal"`` with gap 0,
-no branch-and-bound. When the beam finds nothing, the exact pass runs without the bound and either
-finds the optimum or proves that no placement exists.
+no branch-and-bound. The last node needs no pairing: a suffix-minimum table over the grid gives,
+for every state, the cheapest pattern that covers what is left. When the beam finds nothing, exact
+passes run with the bound L + δ|L| for growing δ (a pass that finds a placement within its bound
+has found the optimum), the last without a bound, which either finds the optimum or proves that no
+placement exists. Infeasibility is also proven at once when L exceeds the cost of every placement
+(the nodes' convex hulls cannot cover h).
 
 The method is exact but not polynomial: patterns and states can grow fast with node capacity,
 the demands N_m and κ. :func:`solve_e14_dp` stops with :class:`DPLimitError` when they pass its
@@ -327,7 +331,7 @@ def _finish(keys, costs, trail, K, C, rhs, ub, most, work):
         f = np.flip(np.minimum.accumulate(np.flip(f, ax), axis=ax), ax)
     tot = costs + f[tuple((rhs - keys).T)]
     s = int(np.argmin(tot))
-    if not tot[s] <= ub:
+    if not (np.isfinite(tot[s]) and tot[s] <= ub):
         return np.inf, None, most, work
     need = rhs - keys[s]
     q = np.flatnonzero(np.all(K >= need, axis=1))
