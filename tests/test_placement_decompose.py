@@ -101,7 +101,7 @@ def test_method_choice():
 
 
 def test_auto_decomposes_large_literal_programs():
-    from edgefm.placement.paper import DECOMPOSE_ABOVE, _fallback, _method
+    from edgefm.placement.e14solve import DECOMPOSE_ABOVE, _fallback, _method
     from edgefm.scenario import sample_scenario
     from edgefm.scenario.topology import topology_spec
 
@@ -114,13 +114,13 @@ def test_auto_decomposes_large_literal_programs():
 
 
 def test_node_dp_past_its_limits_hands_large_programs_to_the_decomposition(monkeypatch):
-    from edgefm.placement import nodedp, paper as paper_mod
+    from edgefm.placement import e14solve, nodedp
 
     def too_many(*a, **k):
         raise nodedp.DPLimitError("a node has more than 1 patterns")
 
     monkeypatch.setattr(nodedp, "node_patterns", too_many)
-    monkeypatch.setattr(paper_mod, "DECOMPOSE_ABOVE", 10)  # the paper scenario counts as large
+    monkeypatch.setattr(e14solve, "DECOMPOSE_ABOVE", 10)  # the paper scenario counts as large
     p = place(paper(8), kappa=0, variant="literal")
     assert p.info["method"] == "decompose" and p.info["message"].startswith("node DP stopped")
     assert p.status == "optimal"
