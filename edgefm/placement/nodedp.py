@@ -126,7 +126,8 @@ def node_patterns(r: np.ndarray, R: np.ndarray, cap: np.ndarray, coef: np.ndarra
     Examples
     --------
     >>> node_patterns(np.array([[2.0], [3.0]]), np.array([7.0]), np.array([5, 5]), np.array([-1.0, -1.0]))
-    array([[2, 1],
+    array([[3, 0],
+           [2, 1],
            [0, 2]])
     """
     r = np.asarray(r, float)
