@@ -218,3 +218,22 @@ def test_last_node_table_reports_no_completion():
     best, picks, _, _ = nodedp._finish(keys, costs, [(np.array([0, 0]), np.array([0, 1]))], K, C,
                                        np.array([1, 0]), np.inf, 2, 0)
     assert best == -2.0 and picks == [1, 0]  # state 1 (cost -1) + the pattern [1, 0] (cost -1)
+
+
+def test_limit_keeps_the_beam_placement_as_a_start(monkeypatch):
+    """Past its work limit the DP hands over its beam placement; SCIP starts from it and proves the optimum."""
+    import functools
+
+    s = paper(3)
+    d = e14_data(s, variant="literal")
+    opt = solve_e14_dp(s, d)
+    with pytest.raises(DPLimitError) as err:
+        solve_e14_dp(s, d, max_work=1.5e5)  # enough for the beam pass only
+    x = np.zeros((s.n_nodes, s.n_ms), dtype=int)
+    x[d.pv, d.pm] = err.value.incumbent
+    assert violations(s, x) == []
+    assert d.coef @ err.value.incumbent >= opt.objective - 1e-9 * abs(opt.objective)
+    monkeypatch.setattr(nodedp, "solve_e14_dp", functools.partial(solve_e14_dp, max_work=1.5e5))
+    p = place(s, kappa=0, variant="literal", method="dp")
+    assert p.info["method"] == "direct" and p.status == "optimal"
+    assert p.objective == pytest.approx(opt.objective, rel=1e-7)

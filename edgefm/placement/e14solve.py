@@ -51,7 +51,7 @@ def _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap
     from .milp import solve
     from .nodedp import DPLimitError, solve_e14_dp
 
-    stopped = ""
+    stopped, start = "", None
     if method == "dp":  # exact when it finishes; past its limits SCIP (or `solver`) takes the program
         t0 = time.perf_counter()
         try:
@@ -62,12 +62,15 @@ def _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap
             if time_limit is not None:
                 time_limit = max(time_limit - (time.perf_counter() - t0), 0.01)
             method = _fallback(solver, data)
+            if exc.incumbent is not None:  # the DP's best placement starts SCIP
+                start = _model_x(data, exc.incumbent, kappa, survivable)
     model = build_e14(scenario, data, kappa=kappa, max_sites=max_sites, survivable=survivable)
     if method == "decompose":
         res = _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_limit, gap, threads,
                                 node_limit)
     else:
-        res = solve(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads, node_limit=node_limit)
+        res = solve(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads, node_limit=node_limit,
+                    start=start)
     return _replace(res, message=stopped + res.message) if stopped else res
 
 
@@ -75,11 +78,14 @@ def _dp_result(data, dp, kappa, survivable):
     """A :class:`~edgefm.placement.nodedp.DPResult` as a MILPResult over E14's variables [x, b]."""
     from .milp import MILPResult
 
-    x = None
-    if dp.x is not None:
-        use_b = bool(kappa and kappa > 0) or survivable
-        x = np.concatenate([dp.x, (dp.x > 0)[: data.n_pairs if use_b else 0]]).astype(float)
+    x = None if dp.x is None else _model_x(data, dp.x, kappa, survivable)
     return MILPResult(dp.status, dp.objective, dp.bound, dp.gap, dp.seconds, 0, x, "dp", dp.message)
+
+
+def _model_x(data, x_pairs, kappa, survivable) -> np.ndarray:
+    """Instances per pair as a vector of E14's variables [x, b] (b only when the model has it)."""
+    use_b = bool(kappa and kappa > 0) or survivable
+    return np.concatenate([x_pairs, (x_pairs > 0)[: data.n_pairs if use_b else 0]]).astype(float)
 
 
 def _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_limit, gap, threads, node_limit):

@@ -55,7 +55,15 @@ _GRID = 4_000_000  # largest coverage grid the last node is tabulated on
 
 
 class DPLimitError(SolverError):
-    """The node DP would pass its pattern, work or time limit; solve the program otherwise."""
+    """The node DP would pass its pattern, work or time limit; solve the program otherwise.
+
+    ``incumbent`` is the best placement found before stopping (instances per pair, shape (P,)),
+    or None: a feasible start for the solver that takes over.
+    """
+
+    def __init__(self, message: str, incumbent: np.ndarray | None = None):
+        super().__init__(message)
+        self.incumbent = incumbent
 
 
 @dataclass(frozen=True, eq=False)
@@ -448,27 +456,35 @@ def solve_e14_dp(scenario, data, kappa: int = 0, survivable: bool = False, time_
     # exact passes with a growing bound ub = L + Δ, doubling Δ from 10⁻⁴|L| up to the beam's placement
     # (or 100 % of |L| without one): the first pass that finds a placement within its bound has found
     # the optimum, and a pass whose bound lies below the optimum drops its states early, so it is cheap
+    def placement(picks, cands, order):
+        x = np.zeros(data.n_pairs, dtype=np.int64)
+        for i, v in enumerate(order):
+            at, X = pats[v]
+            x[at] = X[cands[v][2][picks[i]]]
+        return x
+
     heur, picks, most, cands, order = run(np.inf, beam, 4 * beam)
+    start = placement(picks, cands, order) if picks is not None else None
     scale = max(1.0, abs(L))
     top = heur - L if np.isfinite(heur) else scale
     delta = min(1e-4 * scale, top)
-    while True:
-        ub = L + delta if delta < top else (heur if np.isfinite(heur) else np.inf)
-        if not np.isfinite(ub) and np.prod(rhs + 1.0) > 2e5:
-            raise DPLimitError("the node DP found no placement within 100 % of its Lagrangian bound and the "
-                               "coverage grid is too large to search without it")
-        best, picks, most, cands, order = run(ub)
-        if picks is not None or not np.isfinite(ub):
-            break
-        delta = top if 2 * delta >= top else 2 * delta
+    try:
+        while True:
+            ub = L + delta if delta < top else (heur if np.isfinite(heur) else np.inf)
+            if not np.isfinite(ub) and np.prod(rhs + 1.0) > 2e5:
+                raise DPLimitError("the node DP found no placement within 100 % of its Lagrangian bound and the "
+                                   "coverage grid is too large to search without it")
+            best, picks, most, cands, order = run(ub)
+            if picks is not None or not np.isfinite(ub):
+                break
+            delta = min(top, 2 * delta)
+    except DPLimitError as exc:
+        raise DPLimitError(str(exc), incumbent=start) from None
     if picks is None or not np.isfinite(best):
         return DPResult("infeasible", np.nan, np.nan, np.nan, None, L, heur, time.perf_counter() - t0, patterns,
                         most, work, "node DP: no placement covers the demand, κ and survivability rows",
                         info)
-    x = np.zeros(data.n_pairs, dtype=np.int64)
-    for i, v in enumerate(order):
-        at, X = pats[v]
-        x[at] = X[cands[v][2][picks[i]]]
+    x = placement(picks, cands, order)
     obj = float(data.coef @ x)
     msg = (f"node DP: {sum(patterns)} patterns, Lagrangian bound {L:.6g} ({rounds} rounds), beam {heur:.6g}, "
            f"exact pass {most} states, {work} combinations")
