@@ -427,18 +427,25 @@ def solve_e14_dp(scenario, data, kappa: int = 0, survivable: bool = False, time_
                         f"placement: even the nodes' convex hulls cannot cover the demand, κ and survivability rows",
                         info)
 
+    # per node, the cheapest pattern of every capped coverage, by excess over φ_v: the bound of any
+    # state rises by at least the excess of the pattern it takes (and the cheapest of a coverage
+    # has its least excess, so the bound filters of the passes below are prefixes of this order)
+    radix, ranked = _radix(rhs), []
+    for v in range(V):
+        key = np.minimum(covers[v], rhs)
+        idx = _cheapest_per_key(key, costs[v], radix)
+        excess = costs[v][idx] - key[idx] @ mu - phi[v]
+        o = np.argsort(excess, kind="stable")
+        ranked.append((key[idx[o]], costs[v][idx[o]], idx[o], excess[o]))
+
     def candidates(ub, limit=None):
-        """Per node, the cheapest pattern of every capped coverage, without those the bound excludes
-        (and, for the beam pass, only the ``limit`` of smallest excess)."""
+        """The ranked patterns whose excess the bound ``ub`` allows (at most ``limit`` per node)."""
+        tol = 1e-9 * max(1.0, abs(ub)) if np.isfinite(ub) else 0.0
         out = []
-        for v in range(V):
-            key = np.minimum(covers[v], rhs)
-            excess = costs[v] - key @ mu - phi[v]  # ≥ the rise of any state's bound when v takes it
-            ok = np.flatnonzero(excess <= ub - L + 1e-9 * max(1.0, abs(ub))) if np.isfinite(ub) else \
-                np.arange(len(key))
-            idx = ok[_cheapest_per_key(key[ok], costs[v][ok], _radix(rhs))]
-            idx = idx[np.argsort(excess[idx], kind="stable")[:limit]]
-            out.append((key[idx], costs[v][idx], idx, excess[idx]))
+        for K, C, idx, E in ranked:
+            n = int(np.searchsorted(E, ub - L + tol, side="right")) if np.isfinite(ub) else len(E)
+            n = n if limit is None else min(n, limit)
+            out.append((K[:n], C[:n], idx[:n], E[:n]))
         return out
 
     work = 0
