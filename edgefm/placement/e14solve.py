@@ -51,7 +51,7 @@ def _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap
     from .milp import solve
     from .nodedp import DPLimitError, solve_e14_dp
 
-    stopped, start = "", None
+    stopped, incumbent = "", None
     if method == "dp":  # exact when it finishes; past its limits SCIP (or `solver`) takes the program
         t0 = time.perf_counter()
         try:
@@ -61,16 +61,14 @@ def _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap
             stopped = f"node DP stopped ({exc}); "
             if time_limit is not None:
                 time_limit = max(time_limit - (time.perf_counter() - t0), 0.01)
-            method = _fallback(solver, data)
-            if exc.incumbent is not None:  # the DP's best placement starts SCIP
-                start = _model_x(data, exc.incumbent, kappa, survivable)
+            method, incumbent = _fallback(solver, data), exc.incumbent  # the DP's best placement starts SCIP
     model = build_e14(scenario, data, kappa=kappa, max_sites=max_sites, survivable=survivable)
     if method == "decompose":
         res = _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_limit, gap, threads,
                                 node_limit)
     else:
         res = solve(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads, node_limit=node_limit,
-                    start=start)
+                    start=None if incumbent is None else _model_x(incumbent, model.n_vars))
     return _replace(res, message=stopped + res.message) if stopped else res
 
 
@@ -78,14 +76,14 @@ def _dp_result(data, dp, kappa, survivable):
     """A :class:`~edgefm.placement.nodedp.DPResult` as a MILPResult over E14's variables [x, b]."""
     from .milp import MILPResult
 
-    x = None if dp.x is None else _model_x(data, dp.x, kappa, survivable)
+    with_b = bool(kappa and kappa > 0) or survivable  # as build_e14 would (the DP has no max_sites)
+    x = None if dp.x is None else _model_x(dp.x, data.n_pairs * (2 if with_b else 1))
     return MILPResult(dp.status, dp.objective, dp.bound, dp.gap, dp.seconds, 0, x, "dp", dp.message)
 
 
-def _model_x(data, x_pairs, kappa, survivable) -> np.ndarray:
-    """Instances per pair as a vector of E14's variables [x, b] (b only when the model has it)."""
-    use_b = bool(kappa and kappa > 0) or survivable
-    return np.concatenate([x_pairs, (x_pairs > 0)[: data.n_pairs if use_b else 0]]).astype(float)
+def _model_x(x_pairs: np.ndarray, n_vars: int) -> np.ndarray:
+    """Instances per pair as E14's ``n_vars`` variables [x, b], b = [x ≥ 1] when the model has b."""
+    return np.concatenate([x_pairs, (x_pairs > 0)[: n_vars - len(x_pairs)]]).astype(float)
 
 
 def _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_limit, gap, threads, node_limit):
@@ -105,7 +103,7 @@ def _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_
            f"price-and-branch {dw.objective:.6g} ({dw.seconds:.2f} s)")
     start = None
     if dw.x is not None:
-        start = np.concatenate([dw.x, (dw.x > 0)[: model.n_vars - data.n_pairs]]).astype(float)
+        start = _model_x(dw.x, model.n_vars)
         if dw.gap <= gap:
             return MILPResult("optimal", dw.objective, dw.bound, dw.gap, time.perf_counter() - t0, 0, start,
                               "scip", msg + f"; optimal within relative gap {gap:g}")
