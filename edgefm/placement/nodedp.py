@@ -332,7 +332,7 @@ def _finish(keys, costs, trail, K, C, rhs, ub, most, work):
     proven optimal, since the pass dropped states that could only beat it by less than that.
 
     f(y) = min{C_q : K_q ≥ y} over the grid 0 ≤ y ≤ rhs is a suffix minimum, one
-    ``minimum.accumulate`` per axis (Yates-style); then each state needs one look-up.
+    ``minimum.accumulate`` per axis; then each state needs one look-up.
     """
     f = np.full(tuple(int(h) + 1 for h in rhs), np.inf)
     np.minimum.at(f, tuple(K.T), C)
