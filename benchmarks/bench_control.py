@@ -33,7 +33,7 @@ def main(argv=None):
     try:
         from edgefm.placement import place
     except ImportError:
-        from edgefm.placement.paper import place
+        from edgefm.placement import place
     base = edgefm.load_scenario(edgefm.data_path("scenarios/paper.yaml"), seed=a.seed, load=1.0)
     t0 = time.perf_counter()
     x = place(base, solver=a.placement).x

@@ -11,10 +11,10 @@ Heavy modules (solvers, plotting, dask) load on first use.
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 
 from .errors import (DecisionError, EdgeFMError, InfeasibleError, ScenarioError, SimulationError, SolverError,
                      TimeLimitWarning)
+from .paths import data_path
 from .rng import as_generator, stream, streams
 from .scenario import Scenario, ScenarioSpec, load_scenario, load_spec, sample_scenario
 
@@ -30,10 +30,11 @@ _LAZY = {
     "effective_capacity": "edgefm.capacity",
     "effective_bandwidth": "edgefm.capacity",
     "qos_exponent": "edgefm.capacity",
-    "delay_bound": "edgefm.capacity",
-    "delay_table": "edgefm.capacity",
+    "delay_bound": "edgefm.delay",
+    "delay_table": "edgefm.delay",
+    "DelayTable": "edgefm.delay",
     # workload
-    "Arrivals": "edgefm.workload",
+    "Arrivals": "edgefm.arrivals",
     "make_arrivals": "edgefm.workload",
     "poisson_arrivals": "edgefm.workload",
     "mmpp_arrivals": "edgefm.workload",
@@ -66,15 +67,6 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(list(globals()) + list(_LAZY))
-
-
-def data_path(*parts: str) -> Path:
-    """Path of a file shipped in the project's ``data/`` folder.
-
-    Looks for ``data/`` beside the package (an editable install or a clone).
-    """
-    root = Path(__file__).resolve().parent.parent / "data"
-    return root.joinpath(*parts)
 
 
 __all__ = [

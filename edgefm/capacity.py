@@ -1,9 +1,10 @@
 """Effective capacity, effective bandwidth and the statistical delay of a light stage.
 
 Implements Eq. E20 (effective capacity of a service process; Wu & Negi, IEEE TWC
-2003) and Eq. E21 (statistical delay bound ``g_eps(y)`` of a light microservice
-running ``y`` jobs on one instance), plus the effective bandwidth of arrivals
-(Chang 1994; Kelly 1996) for admission tests.
+2003) and the QoS exponent it defines, plus the effective bandwidth of arrivals
+(Chang 1994; Kelly 1996) for admission tests. The statistical delay bound E21 built
+on them (``g_eps(y)`` of a light microservice running ``y`` jobs on one instance)
+is one floor up, in :mod:`edgefm.delay`.
 
 Units: work in MB, time in ms, rates in MB/ms, the QoS exponent ``theta`` in 1/MB
 (so ``theta * c * slot`` is dimensionless).
@@ -37,9 +38,6 @@ __all__ = [
     "qos_exponent",
     "gamma_qos_exponent",
     "critical_exponent",
-    "delay_bound",
-    "DelayTable",
-    "delay_table",
 ]
 
 
@@ -528,10 +526,3 @@ def critical_exponent(arrivals, service, slot: float = 1.0) -> float:
     while f(a) <= 0:
         a = a / 2
     return float(optimize.brentq(f, a, b, xtol=1e-300, rtol=4 * np.finfo(float).eps))
-
-
-# ----------------------------------------------------------------------------- delay (E21)
-
-
-# E21 lives in edgefm.delay; re-exported here so ``edgefm.capacity`` stays the one import.
-from .delay import DelayTable, delay_bound, delay_table  # noqa: E402

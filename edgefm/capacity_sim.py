@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from edgefm.capacity import delay_table, effective_capacity, gamma_qos_exponent
+from edgefm.capacity import effective_capacity, gamma_qos_exponent
+from edgefm.delay import delay_table
 from edgefm.errors import ScenarioError
 from edgefm.rng import stream
 

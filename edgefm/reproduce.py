@@ -18,15 +18,12 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .paths import project_root
+
 __all__ = ["NotebookRun", "find_notebooks", "run_notebooks", "project_root", "expected_figures"]
 
 _VERSIONED = ("numpy", "scipy", "cvxpy", "pyscipopt", "highspy", "networkx", "pandas", "matplotlib",
               "seaborn", "papermill", "dask")
-
-
-def project_root() -> Path:
-    """The clone's root folder (holds ``notebooks/`` and ``pyproject.toml``)."""
-    return Path(__file__).resolve().parent.parent
 
 
 @dataclass

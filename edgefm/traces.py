@@ -44,10 +44,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .arrivals import Arrivals, horizon, payload_mb
 from .errors import ScenarioError
 from .rng import as_generator
 from .scenario.schema import Scenario
-from .workload import Arrivals, _horizon, _payload
 
 __all__ = ["Trace", "load_trace", "trace_arrivals", "TRACE_NAMES", "CLIP"]
 
@@ -182,7 +182,7 @@ def load_trace(name_or_path: str | os.PathLike) -> Trace:
     >>> len(tr), int(tr.context_tokens[0])
     (8819, 4808)
     """
-    from . import data_path
+    from .paths import data_path
 
     if isinstance(name_or_path, str) and name_or_path in TRACE_NAMES:
         path = data_path("traces", f"AzureLLMInferenceTrace_{name_or_path}.csv")
@@ -242,7 +242,7 @@ def trace_arrivals(scenario: Scenario, trace: Trace | str | os.PathLike = "code"
         trace = load_trace(trace)
     if normalize not in ("median", "mean"):
         raise ValueError(f"normalize must be 'median' or 'mean', got {normalize!r}")
-    T = _horizon(scenario, n_slots)
+    T = horizon(scenario, n_slots)
     dt = float(scenario.slot_ms)
     lam = np.asarray(scenario.arrival_rates, dtype=float)
     U, N = lam.shape
@@ -282,7 +282,7 @@ def trace_arrivals(scenario: Scenario, trace: Trace | str | os.PathLike = "code"
         return _empty(scenario, T, proc)
     pair = rng.choice(U * N, size=len(idx), p=(lam / total).ravel())
     user, ttype = np.divmod(pair, N)
-    A = _payload(scenario)
+    A = payload_mb(scenario)
     input_mb = A[ttype] * _ratio(trace.context_tokens, normalize)[idx]
     work = _ratio(trace.generated_tokens, normalize)[idx] if scale_work else np.ones(len(idx))
     order = np.lexsort((ttype, user, slot))  # stable: ties keep trace order

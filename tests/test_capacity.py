@@ -8,20 +8,18 @@ from hypothesis import strategies as st
 from scipy import optimize, stats
 
 from edgefm.capacity import (
-    DelayTable,
     MarkovService,
     NoQoSExponentError,
     PoissonArrivals,
     admissible,
     critical_exponent,
-    delay_bound,
-    delay_table,
     effective_bandwidth,
     effective_capacity,
     gamma_qos_exponent,
     gilbert_elliott,
     qos_exponent,
 )
+from edgefm.delay import DelayTable, delay_bound, delay_table
 from edgefm.errors import EdgeFMError, ScenarioError
 
 THETAS = np.array([0.0, 1e-12, 1e-6, 1e-3, 0.1, 1.0, 10.0, 1e3, 1e6, 1e12, np.inf])

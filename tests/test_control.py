@@ -32,7 +32,7 @@ def core_x(paper):
     try:
         from edgefm.placement import place
     except ImportError:
-        from edgefm.placement.paper import place
+        from edgefm.placement import place
     return place(paper, solver="greedy").x
 
 

@@ -7,8 +7,8 @@ import pytest
 from scipy.optimize import linprog
 
 from edgefm.errors import InfeasibleError, ScenarioError
-from edgefm.placement.facility import (FacilityProblem, capacitated_facility_location, pmedian,
-                                       solve_facility)
+from edgefm.placement.facility import FacilityProblem, capacitated_facility_location, pmedian
+from edgefm.placement.facility_solve import solve_facility
 from edgefm.placement.orlib import read_cap, read_optima, read_pmed
 
 DATA = Path(__file__).parent / "data" / "orlib"
@@ -30,7 +30,7 @@ def split_assignment_cost(C, d, Q, S):
 
 def brute(prob: FacilityProblem):
     I = prob.n_sites
-    lo, hi = prob._card_range()
+    lo, hi = prob.card_range()
     best = np.inf
     for k in range(max(lo, 1), hi + 1):
         for S in itertools.combinations(range(I), k):

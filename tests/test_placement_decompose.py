@@ -9,7 +9,7 @@ from edgefm.errors import InfeasibleError
 from edgefm.placement import e14_data, place, violations
 from edgefm.placement.decompose import decompose_e14
 from edgefm.placement.milp import solve
-from edgefm.placement.paper import build_e14
+from edgefm.placement.model import build_e14
 
 
 def exact(s, variant, **kw):

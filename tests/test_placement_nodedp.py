@@ -14,7 +14,7 @@ from edgefm.placement import e14_data, place, violations
 from edgefm.placement import nodedp
 from edgefm.placement.decompose import decompose_e14
 from edgefm.placement.nodedp import DPLimitError, lagrangian_dual, node_patterns, solve_e14_dp
-from edgefm.placement.paper import E14Data
+from edgefm.placement.model import E14Data
 
 
 def points(r, R, cap):

@@ -47,7 +47,7 @@ __all__ = ["ProposedController", "SlotProblem", "GreedySolution", "slot_problem"
 
 def delay_tables(scenario, kind: str = "ec", fallback: bool = True, epsilon=None, y_max=None, window=None):
     """The (M, y_max+1) g table and fallback mask of a scenario (core rows are +inf)."""
-    from ..capacity import delay_table
+    from ..delay import delay_table
 
     c = scenario.control
     ms = scenario.microservices

@@ -42,10 +42,10 @@ def _silenced(func):
 def placement_feasibility(scenario, x, kappa: int = 0, variant: str = "literal", profile=None) -> list[str]:
     """Constraints of E14 (``variant`` caps included) that the (V, M) placement ``x`` violates.
 
-    :func:`edgefm.placement.paper.violations` (capacity, demand N_m, diversity floor κ) plus, for the
+    :func:`edgefm.placement.model.violations` (capacity, demand N_m, diversity floor κ) plus, for the
     bounded variant, the caps x_{v,m} ≤ min(U, ⌈occ⌉ + spare) and no instance outside the pairs.
     """
-    from ..placement.paper import e14_data, violations
+    from ..placement.model import e14_data, violations
     from ..placement.profile import mean_profile
 
     prof = mean_profile(scenario) if profile is None else profile
@@ -68,7 +68,7 @@ def placement_feasibility(scenario, x, kappa: int = 0, variant: str = "literal",
 def variant_placements(scenario, variants=VARIANTS, solver: str = "scip", time_limit: float | None = None,
                        gap: float = 1e-4, profile=None) -> dict:
     """E14 with the κ search (E17, ``kappa=None``) for each variant: ``{variant: Placement}``."""
-    from ..placement.paper import place
+    from ..placement.e14solve import place
     from ..placement.profile import mean_profile
 
     prof = mean_profile(scenario) if profile is None else profile
@@ -138,7 +138,7 @@ def exact_methods(scenario, variant: str = "literal", kappa: int = 0, runs=EXACT
     """
     import pandas as pd
 
-    from ..placement.paper import place
+    from ..placement.e14solve import place
     from ..placement.profile import mean_profile
 
     prof = mean_profile(scenario) if profile is None else profile
@@ -167,7 +167,7 @@ def kappa_sweep(scenario, variants=VARIANTS, step: int = 1, solver: str = "scip"
     ----------
     step : int
         κ = 0, step, 2·step, … and always the largest conceivable κ,
-        :func:`~edgefm.placement.paper.max_support` of the variant (above it E14 is infeasible by
+        :func:`~edgefm.placement.model.max_support` of the variant (above it E14 is infeasible by
         counting).
     gap, time_limit : float
         Per solve. A solve stopped at the limit keeps its incumbent (status ``"time_limit"``).
@@ -182,7 +182,8 @@ def kappa_sweep(scenario, variants=VARIANTS, step: int = 1, solver: str = "scip"
     import pandas as pd
 
     from ..errors import InfeasibleError
-    from ..placement.paper import e14_data, max_support, place
+    from ..placement.e14solve import place
+    from ..placement.model import e14_data, max_support
     from ..placement.profile import mean_profile
 
     prof = mean_profile(scenario) if profile is None else profile
@@ -246,7 +247,8 @@ def solver_study(cases=(("topozoo/Abilene", 1),), variants=VARIANTS, solvers=SOL
     import pandas as pd
 
     from ..errors import EdgeFMError
-    from ..placement.paper import e14_data, place
+    from ..placement.e14solve import place
+    from ..placement.model import e14_data
     from ..placement.profile import mean_profile
     from ..scenario import sample_scenario
     from ..scenario.topology import topology_spec
@@ -306,7 +308,7 @@ def orlib_study(pmed=("pmed1", "pmed5"), cap=("cap41", "cap71"), solvers=("scip"
     """
     import pandas as pd
 
-    from .. import data_path
+    from ..paths import data_path
     from ..placement.orlib import read_cap, read_optima, read_pmed, solve_cap_file, solve_pmed_file
 
     opt = {"pmed": read_optima(data_path("orlib", "pmed", "pmedopt.txt")),

@@ -74,7 +74,7 @@ def _solve_placement(scenario, solver: str, variant: str | None, time_limit: flo
     # the nodes cannot host the mean occupancy of this load: size for the largest load they can.
     # Feasibility does not depend on kappa (kappa = 0 is always admissible), so the bisection
     # probes with feasibility-only solves and only the final placement is optimised.
-    from ..placement.paper import e14_feasible
+    from ..placement.e14solve import e14_feasible
 
     lo, hi = 0.0, scenario.load
     for _ in range(5):

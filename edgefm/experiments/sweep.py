@@ -161,7 +161,7 @@ def load_sweep(path: str | Path) -> SweepSpec:
     scen = raw["scenario"]
     if not isinstance(scen, str):
         raise _err(f"expected a path, got {scen!r}", "scenario", src)
-    from ..reproduce import project_root
+    from ..paths import project_root
 
     cands = [Path(scen)] if Path(scen).is_absolute() else [project_root() / scen, path.parent / scen]
     found = next((c for c in cands if c.is_file()), None)

@@ -353,7 +353,7 @@ def assign_placement(scenario: Scenario, solver: str = "scip", survivable: bool 
     Returns
     -------
     Placement
-        The :class:`edgefm.placement.paper.Placement` dataclass with ``variant`` ``"assignment"`` or
+        The :class:`edgefm.placement.model.Placement` dataclass with ``variant`` ``"assignment"`` or
         ``"assignment_n1"``, ``kappa`` = number of sites, ``score`` = nan, and ``info`` holding
         ``shares`` / ``backups`` (one dict per used (demand, node)), ``relaxed`` demands,
         ``latency_weight``, ``cost_latency`` and ``mean_finish_ms`` (λ-weighted).
@@ -375,7 +375,7 @@ def assign_placement(scenario: Scenario, solver: str = "scip", survivable: bool 
     ('assignment', 'optimal')
     """
     from .milp import solve
-    from .paper import Placement
+    from .model import Placement
 
     if solver not in ("scip", "highs"):
         raise ValueError(f"solver must be 'scip' or 'highs', got {solver!r}")

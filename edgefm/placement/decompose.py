@@ -21,7 +21,7 @@ Every round gives the Lagrangian bound (Geoffrion 1974)
 (rhs_i the bound the dual y_i prices; the pricing problems' SCIP *dual bounds* are used, so L is
 valid even when a pricing solve stops early). The incumbent comes from the master restricted to
 the generated patterns, solved as an integer program by SCIP (price-and-branch). The result
-carries the incumbent, the best L and their gap; :func:`edgefm.placement.paper.place` then closes
+carries the incumbent, the best L and their gap; :func:`edgefm.placement.e14solve.place` then closes
 a remaining gap with SCIP on the full model, warm-started from it.
 """
 from __future__ import annotations
@@ -157,7 +157,7 @@ def decompose_e14(scenario, data, kappa: int = 0, max_sites: int | None = None, 
     ----------
     scenario : Scenario
     data : E14Data
-        From :func:`edgefm.placement.paper.e14_data`.
+        From :func:`edgefm.placement.model.e14_data`.
     kappa, max_sites, survivable
         The coupling options of E14 (E17 and its variants).
     time_limit : float, optional
@@ -174,7 +174,7 @@ def decompose_e14(scenario, data, kappa: int = 0, max_sites: int | None = None, 
         solve stops early; only its tightness suffers.
     max_rounds : int
     model : MILP, optional
-        E14 from :func:`~edgefm.placement.paper.build_e14` with the same options, if the caller
+        E14 from :func:`~edgefm.placement.model.build_e14` with the same options, if the caller
         has it (its LP relaxation warm-starts the duals).
 
     Returns
@@ -211,7 +211,7 @@ def decompose_e14(scenario, data, kappa: int = 0, max_sites: int | None = None, 
 
     big = 1e3 * (np.abs(data.coef) * data.cap).sum() + 1e6
     if model is None:
-        from .paper import build_e14
+        from .model import build_e14
 
         model = build_e14(scenario, data, kappa=kappa, max_sites=max_sites, survivable=survivable)
     y = _signed(_warm_duals(model, data, kappa, max_sites, survivable, nr), ge)

@@ -1,7 +1,13 @@
-"""How E14 is solved: the method (node DP, whole program, node decomposition), hand-overs, the κ search.
+"""Placing the core MSs: :func:`place`, the entry above every E14 solver (MODEL.md §5a).
 
-:func:`edgefm.placement.paper.place` builds the data of E14 and checks its necessary conditions;
-this module turns that into a proven (or time-limited) solution:
+The placement package reads top-down: this module chooses and runs the solvers; the solvers
+(:mod:`~edgefm.placement.nodedp`, :mod:`~edgefm.placement.decompose`, :mod:`~edgefm.placement.relax`,
+:mod:`~edgefm.placement.greedy`, the back-ends of :mod:`~edgefm.placement.milp`) sit below it; the
+program itself (data, MILP, checks, :class:`~edgefm.placement.model.Placement`) is
+:mod:`edgefm.placement.model`, which imports no solver.
+
+:func:`place` builds the data of E14 and checks its necessary conditions; the rest of this module
+turns that into a proven (or time-limited) solution:
 
 * :func:`_method` picks the method (``place``'s ``method="auto"`` rule);
 * :func:`_solve` runs it: the exact node DP (:mod:`edgefm.placement.nodedp`), the node
@@ -9,7 +15,8 @@ this module turns that into a proven (or time-limited) solution:
   (:func:`edgefm.placement.milp.solve`); a node DP past its limits hands the program on;
 * :func:`_run` turns a failed solve into one clear :class:`~edgefm.errors.InfeasibleError` or
   :class:`~edgefm.errors.SolverError`;
-* :func:`_search` is the ρ-retention κ search of E17.
+* :func:`_search` is the ρ-retention κ search of E17;
+* :func:`e14_feasible` decides feasibility without optimising.
 """
 from __future__ import annotations
 
@@ -18,7 +25,13 @@ import time
 import numpy as np
 
 from ..errors import InfeasibleError, SolverError
-from .paper import E14Data, Placement, _placement, build_e14, max_support
+from ..scenario.schema import Scenario
+from .model import E14Data, Placement, build_e14, check_necessary, e14_data, make_placement, max_support
+from .profile import MeanProfile, mean_profile
+
+__all__ = ["place", "e14_feasible", "DECOMPOSE_ABOVE"]
+
+_SOLVERS = ("scip", "highs", "relax", "greedy")
 
 # --------------------------------------------------------------------------- solving
 #: Above this many (node, core MS) pairs, ``method="auto"`` turns to the node decomposition for a
@@ -93,7 +106,7 @@ def _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_
 
     from ..errors import TimeLimitWarning
     from .decompose import decompose_e14
-    from .milp import MILPResult, _rel_gap, solve
+    from .milp import MILPResult, rel_gap, solve
 
     t0 = time.perf_counter()
     dw = decompose_e14(scenario, data, kappa=kappa, max_sites=max_sites, survivable=survivable,
@@ -122,7 +135,7 @@ def _solve_decomposed(scenario, data, model, kappa, max_sites, survivable, time_
     if res.status in ("infeasible", "unbounded", "error"):
         return _replace(res, seconds=time.perf_counter() - t0)
     bound = np.nanmax([res.bound, dw.bound]) if np.isfinite([res.bound, dw.bound]).any() else np.nan
-    g = _rel_gap(res.objective, bound)
+    g = rel_gap(res.objective, bound)
     status = "optimal" if res.status == "optimal" or (np.isfinite(g) and g <= gap) else res.status
     if status != "optimal" and res.ok:
         warnings.warn(f"E14 (decomposed) stopped at its {status.replace('_', ' ')} with relative gap {g:.3g}",
@@ -241,5 +254,130 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
     info = {"certified": certified, "search_seconds": time.perf_counter() - t0, "kappa_trace": trace,
             "opt0": opt0, "threshold": threshold, "rho": rho, "solves": len(trace), "max_support": top,
             "method": "+".join(sorted(used))}
-    return _placement(scenario, data, best.x, status=best.status, bound=best.bound, gap=best.gap,
+    return make_placement(scenario, data, best.x, status=best.status, bound=best.bound, gap=best.gap,
                       seconds=best.seconds, nodes=best.nodes, kappa=lo, solver=solver, info=info)
+
+
+# --------------------------------------------------------------------------- entry points
+def e14_feasible(scenario: Scenario, variant: str | None = None, solver: str = "scip",
+                 time_limit: float | None = None) -> bool:
+    """Whether E14 (with κ = 0) has a feasible placement, without optimising it.
+
+    Checks the necessary conditions, then solves the program with a zero
+    objective, so the solver stops at the first feasible point (or proves
+    infeasibility). Far cheaper than :func:`place` near the capacity limit,
+    where the literal program's knapsacks are hard to optimise.
+
+    Raises
+    ------
+    SolverError
+        The solver stopped (time limit) before deciding.
+    """
+    from dataclasses import replace as _replace
+
+    from .milp import solve
+
+    data = e14_data(scenario, variant=variant)
+    try:
+        check_necessary(scenario, data)
+    except InfeasibleError:
+        return False
+    model = build_e14(scenario, data)
+    model = _replace(model, c=np.zeros_like(model.c), objective_constant=0.0)
+    res = solve(model, solver=solver, time_limit=time_limit)
+    if res.status == "infeasible":
+        return False
+    if res.x is not None:
+        return True
+    raise SolverError(f"E14 feasibility undecided: {res.status} after {res.seconds:.1f} s")
+
+
+def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, variant: str | None = None,
+          time_limit: float | None = None, gap: float = 1e-6, threads: int = 1, max_sites: int | None = None,
+          survivable: bool = False, node_limit: int | None = None, profile: MeanProfile | None = None,
+          method: str = "auto") -> Placement:
+    """Place the core microservices with the paper's program E14 (MODEL.md §5a).
+
+    Parameters
+    ----------
+    scenario : Scenario
+    solver : {"scip", "highs", "relax", "greedy"}
+        Exact back-end (through :func:`edgefm.placement.milp.solve`), the cvxpy relaxation with
+        rounding (:func:`~edgefm.placement.relax.relaxed_placement`) or the least-loaded greedy
+        baseline (:func:`~edgefm.placement.greedy.greedy_placement`, ignores κ and the objective).
+    kappa : int, optional
+        Diversity floor κ of E17; ``None`` uses ``scenario.placement.kappa`` and, if that is
+        ``None`` too, searches κ with ρ (module docstring).
+    variant : {"literal", "bounded"}, optional
+        Default ``scenario.placement.variant``.
+    time_limit : float, optional
+        Seconds; for a κ search, the budget of the whole search. A stop returns the incumbent
+        with status ``"time_limit"`` and its gap.
+    gap : float
+        Relative MIP gap at which the solver stops.
+    threads : int
+    max_sites : int, optional
+        Consolidation direction ‖X‖₀ ≤ max_sites.
+    survivable : bool
+        Require every core MS on at least 2 nodes.
+    node_limit : int, optional
+        Branch-and-bound node limit (status ``"node_limit"``).
+    profile : MeanProfile, optional
+        A precomputed :func:`~edgefm.placement.profile.mean_profile`.
+    method : {"auto", "direct", "decompose", "dp"}
+        How E14 is attacked. ``"direct"``: ``solver`` on the whole program. ``"decompose"``: the
+        node decomposition of :mod:`edgefm.placement.decompose` (Dantzig–Wolfe bound,
+        price-and-branch incumbent), then SCIP on the whole program for what is left of the gap,
+        warm-started (SCIP only). ``"dp"``: the exact node DP of :mod:`edgefm.placement.nodedp`
+        (pattern enumeration, Lagrangian pruning; no branch and bound); a program past its limits
+        goes to the decomposition (SCIP, above :data:`DECOMPOSE_ABOVE` (node, core MS) pairs) or
+        to ``solver`` on the whole program; not with ``max_sites``. ``"auto"``: ``"dp"`` for the
+        literal variant with SCIP; otherwise ``"direct"`` (the bounded variant's caps make x
+        nearly binary and SCIP fast), or ``"decompose"`` for a literal program with ``max_sites``
+        above :data:`DECOMPOSE_ABOVE` pairs. The method that produced the result is
+        ``info["method"]``.
+
+    Returns
+    -------
+    Placement
+
+    Raises
+    ------
+    InfeasibleError
+        With the failing necessary condition, or the constraint family, named.
+    SolverError
+        A back-end failure other than infeasibility.
+
+    Examples
+    --------
+    >>> import edgefm
+    >>> s = edgefm.load_scenario(edgefm.data_path("scenarios/paper.yaml"), seed=0)
+    >>> p = place(s, solver="highs", kappa=0)
+    >>> p.status
+    'optimal'
+    """
+    if solver not in _SOLVERS:
+        raise ValueError(f"solver must be one of {', '.join(_SOLVERS)}, got {solver!r}")
+    prof = mean_profile(scenario) if profile is None else profile
+    if solver == "greedy":
+        from .greedy import greedy_placement
+
+        return greedy_placement(scenario, profile=prof)
+    variant = scenario.placement.variant if variant is None else variant
+    data = e14_data(scenario, prof, variant)
+    kappa = scenario.placement.kappa if kappa is None else int(kappa)
+    check_necessary(scenario, data, kappa or 0, max_sites, survivable)
+    method = _method(method, solver, data, max_sites)
+    if solver == "relax":
+        from .relax import relaxed_placement
+
+        return relaxed_placement(scenario, kappa=kappa, variant=variant, max_sites=max_sites,
+                                 survivable=survivable, profile=prof)
+    if kappa is not None:
+        res = _run(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit,
+                   method)
+        return make_placement(scenario, data, res.x, status=res.status, bound=res.bound, gap=res.gap,
+                          seconds=res.seconds, nodes=res.nodes, kappa=kappa, solver=solver,
+                          info={"search_seconds": res.seconds, "method": _used(method, res, solver, data),
+                                "message": res.message})
+    return _search(scenario, data, max_sites, survivable, solver, time_limit, gap, threads, node_limit, method)

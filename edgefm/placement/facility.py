@@ -32,10 +32,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from edgefm.errors import InfeasibleError, ScenarioError
-from edgefm.placement.milp import MILP, solve
+from edgefm.placement.milp import MILP
 
-__all__ = ["FacilityProblem", "FacilityResult", "solve_facility", "pmedian",
-           "capacitated_facility_location"]
+__all__ = ["FacilityProblem", "facility_milp", "unpack_solution", "pmedian", "capacitated_facility_location"]
 
 
 def _arr(a, shape, name, *, allow_inf=False, nonneg=True) -> np.ndarray:
@@ -135,7 +134,7 @@ class FacilityProblem:
         I, J = self.cost.shape
         allowed = np.isfinite(self.cost)
         d, Q = self.demand, self.capacity
-        lo, hi = self._card_range()
+        lo, hi = self.card_range()
         if lo > hi:
             raise InfeasibleError(f"open-site limits conflict: need at least {lo} but at most {hi} "
                                   f"of {I} sites open")
@@ -168,7 +167,8 @@ class FacilityProblem:
                                           f"{np.union1d(prim, back).size} allowed site(s); a backup "
                                           f"on another node needs at least 2")
 
-    def _card_range(self) -> tuple[int, int]:
+    def card_range(self) -> tuple[int, int]:
+        """The least and most sites that may open (from ``n_open``, ``max_open``, ``min_open``)."""
         I = self.n_sites
         lo, hi = 0, I
         if self.n_open is not None:
@@ -181,274 +181,110 @@ class FacilityProblem:
             raise InfeasibleError(f"{lo} open sites requested but only {I} candidate sites exist")
         return lo, hi
 
-    # ---------------------------------------------------------------- model
-    def to_milp(self) -> MILP:
-        """Build the MILP (variables ``[y, x_allowed, z_allowed]``; see module docstring)."""
-        I, J = self.cost.shape
-        xi, xj = np.nonzero(np.isfinite(self.cost))  # allowed primary pairs, row-major
-        nx = xi.size
-        zi, zj = np.nonzero(self.backup_allowed) if self.survivable else (np.zeros(0, int),) * 2
-        nz = zi.size
-        n = I + nx + nz
-        X0, Z0 = I, I + nx
-        d, Q = self.demand, self.capacity
-        rows, cols, vals, lo, hi, names = [], [], [], [], [], []
-        r = 0
 
-        def add(rr, cc, vv):
-            rows.append(np.asarray(rr))
-            cols.append(np.asarray(cc))
-            vals.append(np.asarray(vv, float))
-
-        def bounds(lo_, hi_, names_):
-            lo.append(np.asarray(lo_, float))
-            hi.append(np.asarray(hi_, float))
-            names.extend(names_)
-
-        # assign: sum_i x_ij = 1
-        add(r + xj, X0 + np.arange(nx), np.ones(nx))
-        bounds(np.ones(J), np.ones(J), [f"assign[{j}]" for j in range(J)])
-        r += J
-        # link: x_ij - y_i <= 0
-        k = np.arange(nx)
-        add(np.concatenate([r + k, r + k]), np.concatenate([X0 + k, xi]),
-            np.concatenate([np.ones(nx), -np.ones(nx)]))
-        bounds(np.full(nx, -np.inf), np.zeros(nx), [f"link[{a},{b}]" for a, b in zip(xi.tolist(), xj.tolist())])
-        r += nx
-        # capacity: sum_j d_j x_ij (+ d_j z_ij) - Q_i y_i <= 0 for finite Q_i
-        cap_sites = np.flatnonzero(np.isfinite(Q))
-        cap_row = np.full(I, -1)
-        cap_row[cap_sites] = r + np.arange(cap_sites.size)
-        keep = cap_row[xi] >= 0
-        add(cap_row[xi[keep]], X0 + k[keep], d[xj[keep]])
-        if self.survivable and self.backup_capacity == "reserve":
-            kz = cap_row[zi] >= 0
-            add(cap_row[zi[kz]], Z0 + np.flatnonzero(kz), d[zj[kz]])
-        add(cap_row[cap_sites], cap_sites, -Q[cap_sites])
-        bounds(np.full(cap_sites.size, -np.inf), np.zeros(cap_sites.size),
-               [f"capacity[{i}]" for i in cap_sites.tolist()])
-        r += cap_sites.size
-        # cardinality
-        c_lo, c_hi = self._card_range()
-        if c_lo > 0 or c_hi < I:
-            add(np.full(I, r), np.arange(I), np.ones(I))
-            bounds([c_lo], [c_hi], ["open[0]"])
-            r += 1
-        if self.survivable:
-            kz = np.arange(nz)
-            add(r + zj, Z0 + kz, np.ones(nz))  # backup: sum_i z_ij = 1
-            bounds(np.ones(J), np.ones(J), [f"backup[{j}]" for j in range(J)])
-            r += J
-            add(np.concatenate([r + kz, r + kz]), np.concatenate([Z0 + kz, zi]),
-                np.concatenate([np.ones(nz), -np.ones(nz)]))  # backup_link: z_ij <= y_i
-            bounds(np.full(nz, -np.inf), np.zeros(nz),
-                   [f"backup_link[{a},{b}]" for a, b in zip(zi.tolist(), zj.tolist())])
-            r += nz
-            # disjoint: z_ij + x_ij <= 1 where both exist
-            xpos = np.full((I, J), -1)
-            xpos[xi, xj] = np.arange(nx)
-            both = np.flatnonzero(xpos[zi, zj] >= 0)
-            nb = both.size
-            add(np.concatenate([r + np.arange(nb)] * 2),
-                np.concatenate([Z0 + both, X0 + xpos[zi[both], zj[both]]]), np.ones(2 * nb))
-            bounds(np.full(nb, -np.inf), np.ones(nb),
-                   [f"disjoint[{a},{b}]" for a, b in zip(zi[both].tolist(), zj[both].tolist())])
-            r += nb
-        A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-                          shape=(r, n))
-        c = np.concatenate([self.fixed_cost, self.cost[xi, xj], self.backup_weight * self.cost[zi, zj]])
-        integ = np.zeros(n, dtype=bool)
-        integ[:I] = True
-        integ[Z0:] = True
-        if self.single_source:
-            integ[X0:Z0] = True
-        var_names = ([f"y[{i}]" for i in range(I)] + [f"x[{a},{b}]" for a, b in zip(xi, xj)]
-                     + [f"z[{a},{b}]" for a, b in zip(zi, zj)])
-        return MILP(c=c, A=A, lb_row=np.concatenate(lo), ub_row=np.concatenate(hi),
-                    lb=np.zeros(n), ub=np.ones(n), integrality=integ, var_names=var_names,
-                    row_names=names)
-
-    def _unpack(self, x: np.ndarray):
-        I, J = self.cost.shape
-        xi, xj = np.nonzero(np.isfinite(self.cost))
-        y = x[:I] > 0.5
-        assign = np.zeros((I, J))
-        assign[xi, xj] = np.clip(x[I:I + xi.size], 0.0, 1.0)
-        backup = None
-        if self.survivable:
-            zi, zj = np.nonzero(self.backup_allowed)
-            backup = np.zeros((I, J), dtype=bool)
-            backup[zi, zj] = x[I + xi.size:] > 0.5
-        return y, assign, backup
-
-
-@dataclass(frozen=True, eq=False)
-class FacilityResult:
-    """Solution of a :class:`FacilityProblem`.
-
-    Attributes
-    ----------
-    status, objective, bound, gap, seconds, nodes, solver, message
-        As in :class:`~edgefm.placement.milp.MILPResult`.
-    open : ndarray of bool, shape (I,) or None
-        Open sites ``y``.
-    assignment : ndarray, shape (I, J) or None
-        Share ``x_ij`` of demand ``j`` served at site ``i`` (columns sum to 1).
-    backup : ndarray of bool, shape (I, J) or None
-        Backup site ``z_ij`` of each demand (N-1 models only).
-    """
-
-    status: str
-    objective: float
-    bound: float
-    gap: float
-    seconds: float
-    nodes: int
-    open: np.ndarray | None
-    assignment: np.ndarray | None
-    backup: np.ndarray | None
-    solver: str
-    message: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.assignment is not None
-
-    @property
-    def open_sites(self) -> np.ndarray:
-        """Indices of open sites."""
-        return np.flatnonzero(self.open) if self.open is not None else np.zeros(0, int)
-
-
-def solve_facility(problem: FacilityProblem, solver: str = "scip", time_limit: float | None = None,
-                   gap: float = 1e-9, threads: int = 1, verbose: bool = False,
-                   node_limit: int | None = None, reduce: bool | None = None) -> FacilityResult:
-    """Check necessary conditions, build the MILP and solve it.
-
-    Parameters
-    ----------
-    problem : FacilityProblem
-    solver, time_limit, gap, threads, verbose, node_limit
-        Passed to :func:`edgefm.placement.milp.solve`.
-    reduce : bool, optional
-        Reduced-cost fixing for uncapacitated, non-survivable problems: solve the LP
-        relaxation (bound ``LB``), find an incumbent ``UB`` by swap local search, and drop
-        every ``x_ij``/``y_i`` whose LP reduced cost exceeds ``UB - LB`` (it cannot be in a
-        solution better than the incumbent; Nemhauser & Wolsey 1988, Sec. II.6). Exact: the
-        result is still a proven optimum. ``None`` (default) applies it when valid and the
-        model has at least 2000 assignment variables.
-
-    Raises
-    ------
-    InfeasibleError
-        A necessary condition fails (message says which, and by how much) or the solver
-        proves infeasibility (message names the constraint family).
-    SolverError
-        The solver fails or stops at a limit without an incumbent.
-    """
-    import time
-
-    problem.check()
-    t0 = time.perf_counter()
-    valid = bool(np.isinf(problem.capacity).all()) and not problem.survivable
-    n_x = int(np.isfinite(problem.cost).sum())
-    if reduce is None:
-        reduce = valid and n_x >= 2000
-    elif reduce and not valid:
-        raise ValueError("reduce=True needs an uncapacitated problem without survivability")
-    model, start, lb_lp, note = problem.to_milp(), None, float("nan"), ""
-    solved = problem
-    if reduce:
-        solved, model, start, lb_lp, note = _reduce(problem, model)
-    res = solve(model, solver=solver, time_limit=time_limit, gap=gap, threads=threads,
-                verbose=verbose, node_limit=node_limit, start=start,
-                emphasis="hardlp" if reduce else None)  # degenerate p-median LPs
-    res.raise_for_status()
-    y, assign, backup = solved._unpack(res.x)
-    bound = res.bound if not np.isfinite(lb_lp) else np.nanmax([res.bound, lb_lp])
-    from edgefm.placement.milp import _rel_gap
-    return FacilityResult(res.status, res.objective, float(bound), _rel_gap(res.objective, bound),
-                          time.perf_counter() - t0, res.nodes, y, assign, backup, res.solver,
-                          res.message + note)
-
-
-def _open_cost(C: np.ndarray, f: np.ndarray, S: np.ndarray) -> float:
-    return float(f[S].sum() + C[S].min(axis=0).sum()) if S.size else float("inf")
-
-
-def _swap_search(C: np.ndarray, f: np.ndarray, S: np.ndarray, lo: int, hi: int,
-                 max_passes: int = 200) -> np.ndarray:
-    """Best-improvement add/drop/swap local search for uncapacitated location (Teitz & Bart 1968)."""
-    I = C.shape[0]
-    S = np.array(sorted(set(S.tolist())), dtype=int)
-    best = _open_cost(C, f, S)
-    for _ in range(max_passes):
-        cand, cand_cost = None, best
-        inS = np.zeros(I, bool)
-        inS[S] = True
-        out_all = np.flatnonzero(~inS)
-        m_all = C[S].min(axis=0)
-        if S.size < hi and out_all.size:  # add
-            costs = f[S].sum() + f[out_all] + np.minimum(C[out_all], m_all).sum(axis=1)
-            k = int(np.argmin(costs))
-            if costs[k] < cand_cost - 1e-9:
-                cand, cand_cost = np.append(S, out_all[k]), float(costs[k])
-        for a in S:
-            rest = S[S != a]
-            m1 = C[rest].min(axis=0) if rest.size else np.full(C.shape[1], np.inf)
-            base = f[rest].sum()
-            if S.size > lo and rest.size:  # drop
-                c = base + m1.sum()
-                if c < cand_cost - 1e-9:
-                    cand, cand_cost = rest, float(c)
-            if out_all.size:  # swap
-                costs = base + f[out_all] + np.minimum(C[out_all], m1).sum(axis=1)
-                k = int(np.argmin(costs))
-                if costs[k] < cand_cost - 1e-9:
-                    cand, cand_cost = np.append(rest, out_all[k]), float(costs[k])
-        if cand is None:
-            break
-        S, best = np.sort(cand), cand_cost
-    return S
-
-
-def _reduce(problem: FacilityProblem, model: MILP):
-    """Reduced-cost fixing (see :func:`solve_facility`); returns the smaller problem."""
-    from dataclasses import replace
-
-    from edgefm.placement.milp import lp_bound
-
+# ---------------------------------------------------------------- the program
+def facility_milp(problem: FacilityProblem) -> MILP:
+    """The MILP of ``problem`` (variables ``[y, x_allowed, z_allowed]``; see module docstring)."""
     I, J = problem.cost.shape
-    lb, xlp, rc_lo, rc_up = lp_bound(model)
-    lo, hi = problem._card_range()
-    k = int(np.clip(np.sum(xlp[:I] > 0.5), max(lo, 1), hi))
-    S = np.argsort(-xlp[:I], kind="stable")[:k]
-    C = problem.cost
-    if not np.isfinite(C[S].min(axis=0)).all():  # LP rounding leaves a demand uncovered
-        return problem, model, None, lb, ""
-    S = _swap_search(C, problem.fixed_cost, S, max(lo, 1), hi)
-    ub = _open_cost(C, problem.fixed_cost, S)
-    tol = 1e-6 * max(1.0, abs(ub))
-    xi, xj = np.nonzero(np.isfinite(C))
-    drop = lb + rc_lo[I:] > ub + tol
-    y_lb = (lb + rc_up[:I] > ub + tol).astype(float)
-    y_ub = np.where(lb + rc_lo[:I] > ub + tol, 0.0, 1.0)
-    cost2 = C.copy()
-    cost2[xi[drop], xj[drop]] = np.inf
-    reduced = replace(problem, cost=cost2)
-    m2 = reduced.to_milp()
-    m2 = replace(m2, lb=np.concatenate([y_lb, m2.lb[I:]]), ub=np.concatenate([y_ub, m2.ub[I:]]))
-    # incumbent in the reduced variable order: nearest open site per demand
-    y = np.zeros(I)
-    y[S] = 1.0
-    near = S[np.argmin(C[S], axis=0)]
-    ri, rj = np.nonzero(np.isfinite(cost2))
-    xs = (ri == near[rj]).astype(float)
-    note = (f"; reduced-cost fixing: LP bound {lb:.10g}, incumbent {ub:.10g}, kept "
-            f"{int((~drop).sum())} of {drop.size} assignment variables")
-    return reduced, m2, np.concatenate([y, xs]), lb, note
+    xi, xj = np.nonzero(np.isfinite(problem.cost))  # allowed primary pairs, row-major
+    nx = xi.size
+    zi, zj = np.nonzero(problem.backup_allowed) if problem.survivable else (np.zeros(0, int),) * 2
+    nz = zi.size
+    n = I + nx + nz
+    X0, Z0 = I, I + nx
+    d, Q = problem.demand, problem.capacity
+    rows, cols, vals, lo, hi, names = [], [], [], [], [], []
+    r = 0
+
+    def add(rr, cc, vv):
+        rows.append(np.asarray(rr))
+        cols.append(np.asarray(cc))
+        vals.append(np.asarray(vv, float))
+
+    def bounds(lo_, hi_, names_):
+        lo.append(np.asarray(lo_, float))
+        hi.append(np.asarray(hi_, float))
+        names.extend(names_)
+
+    # assign: sum_i x_ij = 1
+    add(r + xj, X0 + np.arange(nx), np.ones(nx))
+    bounds(np.ones(J), np.ones(J), [f"assign[{j}]" for j in range(J)])
+    r += J
+    # link: x_ij - y_i <= 0
+    k = np.arange(nx)
+    add(np.concatenate([r + k, r + k]), np.concatenate([X0 + k, xi]),
+        np.concatenate([np.ones(nx), -np.ones(nx)]))
+    bounds(np.full(nx, -np.inf), np.zeros(nx), [f"link[{a},{b}]" for a, b in zip(xi.tolist(), xj.tolist())])
+    r += nx
+    # capacity: sum_j d_j x_ij (+ d_j z_ij) - Q_i y_i <= 0 for finite Q_i
+    cap_sites = np.flatnonzero(np.isfinite(Q))
+    cap_row = np.full(I, -1)
+    cap_row[cap_sites] = r + np.arange(cap_sites.size)
+    keep = cap_row[xi] >= 0
+    add(cap_row[xi[keep]], X0 + k[keep], d[xj[keep]])
+    if problem.survivable and problem.backup_capacity == "reserve":
+        kz = cap_row[zi] >= 0
+        add(cap_row[zi[kz]], Z0 + np.flatnonzero(kz), d[zj[kz]])
+    add(cap_row[cap_sites], cap_sites, -Q[cap_sites])
+    bounds(np.full(cap_sites.size, -np.inf), np.zeros(cap_sites.size),
+           [f"capacity[{i}]" for i in cap_sites.tolist()])
+    r += cap_sites.size
+    # cardinality
+    c_lo, c_hi = problem.card_range()
+    if c_lo > 0 or c_hi < I:
+        add(np.full(I, r), np.arange(I), np.ones(I))
+        bounds([c_lo], [c_hi], ["open[0]"])
+        r += 1
+    if problem.survivable:
+        kz = np.arange(nz)
+        add(r + zj, Z0 + kz, np.ones(nz))  # backup: sum_i z_ij = 1
+        bounds(np.ones(J), np.ones(J), [f"backup[{j}]" for j in range(J)])
+        r += J
+        add(np.concatenate([r + kz, r + kz]), np.concatenate([Z0 + kz, zi]),
+            np.concatenate([np.ones(nz), -np.ones(nz)]))  # backup_link: z_ij <= y_i
+        bounds(np.full(nz, -np.inf), np.zeros(nz),
+               [f"backup_link[{a},{b}]" for a, b in zip(zi.tolist(), zj.tolist())])
+        r += nz
+        # disjoint: z_ij + x_ij <= 1 where both exist
+        xpos = np.full((I, J), -1)
+        xpos[xi, xj] = np.arange(nx)
+        both = np.flatnonzero(xpos[zi, zj] >= 0)
+        nb = both.size
+        add(np.concatenate([r + np.arange(nb)] * 2),
+            np.concatenate([Z0 + both, X0 + xpos[zi[both], zj[both]]]), np.ones(2 * nb))
+        bounds(np.full(nb, -np.inf), np.ones(nb),
+               [f"disjoint[{a},{b}]" for a, b in zip(zi[both].tolist(), zj[both].tolist())])
+        r += nb
+    A = sp.csr_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                      shape=(r, n))
+    c = np.concatenate([problem.fixed_cost, problem.cost[xi, xj], problem.backup_weight * problem.cost[zi, zj]])
+    integ = np.zeros(n, dtype=bool)
+    integ[:I] = True
+    integ[Z0:] = True
+    if problem.single_source:
+        integ[X0:Z0] = True
+    var_names = ([f"y[{i}]" for i in range(I)] + [f"x[{a},{b}]" for a, b in zip(xi, xj)]
+                 + [f"z[{a},{b}]" for a, b in zip(zi, zj)])
+    return MILP(c=c, A=A, lb_row=np.concatenate(lo), ub_row=np.concatenate(hi),
+                lb=np.zeros(n), ub=np.ones(n), integrality=integ, var_names=var_names,
+                row_names=names)
+
+def unpack_solution(problem: FacilityProblem, x: np.ndarray):
+    """Open sites ``y`` (I,), assignment shares (I, J) and backups (I, J) or None, from the MILP's ``x``."""
+    I, J = problem.cost.shape
+    xi, xj = np.nonzero(np.isfinite(problem.cost))
+    y = x[:I] > 0.5
+    assign = np.zeros((I, J))
+    assign[xi, xj] = np.clip(x[I:I + xi.size], 0.0, 1.0)
+    backup = None
+    if problem.survivable:
+        zi, zj = np.nonzero(problem.backup_allowed)
+        backup = np.zeros((I, J), dtype=bool)
+        backup[zi, zj] = x[I + xi.size:] > 0.5
+    return y, assign, backup
 
 
+# ---------------------------------------------------------------- classic cases
 def pmedian(dist, p: int) -> FacilityProblem:
     """The p-median problem on a (sites x demands) distance matrix (``inf`` = unreachable).
 

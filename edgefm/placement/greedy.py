@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import InfeasibleError
 from ..scenario.schema import RESOURCES, Scenario
-from .paper import Placement, core_cost, e14_objective
+from .model import Placement, core_cost, e14_objective
 from .profile import MeanProfile, mean_profile
 
 __all__ = ["greedy_placement", "least_loaded"]

@@ -29,7 +29,7 @@ import scipy.sparse as sp
 
 from edgefm.errors import InfeasibleError, SolverError, TimeLimitWarning
 
-__all__ = ["MILP", "MILPResult", "solve", "relax", "lp_bound", "lp_duals", "STATUSES", "SOLVERS"]
+__all__ = ["MILP", "MILPResult", "solve", "relax", "lp_bound", "lp_duals", "rel_gap", "STATUSES", "SOLVERS"]
 
 #: Status strings a :class:`MILPResult` may carry.
 STATUSES = ("optimal", "time_limit", "node_limit", "infeasible", "unbounded", "error")
@@ -174,7 +174,8 @@ class MILPResult:
         return self
 
 
-def _rel_gap(obj: float, bound: float) -> float:
+def rel_gap(obj: float, bound: float) -> float:
+    """|obj − bound| / max(|obj|, 1e-9); nan unless both are finite."""
     if not (np.isfinite(obj) and np.isfinite(bound)):
         return float("nan")
     return abs(obj - bound) / max(abs(obj), 1e-9)
@@ -444,7 +445,7 @@ def _solve_scip(model, time_limit, gap, threads, verbose, node_limit, start=None
     if not np.isfinite(bound) or abs(bound) >= 1e19:
         bound = float("nan")
     nodes = int(M.getNNodes())
-    return MILPResult(status, float(obj), float(bound), _rel_gap(obj, bound), M.getSolvingTime(),
+    return MILPResult(status, float(obj), float(bound), rel_gap(obj, bound), M.getSolvingTime(),
                       nodes, x, "scip", msg)
 
 
@@ -509,4 +510,4 @@ def _solve_highs(model, time_limit, gap, verbose, node_limit) -> MILPResult:
         bound = float(db) + model.objective_constant
     nodes = getattr(r, "mip_node_count", None)
     nodes = -1 if nodes is None else int(nodes)
-    return MILPResult(status, obj, bound, _rel_gap(obj, bound), secs, nodes, x, "highs", msg)
+    return MILPResult(status, obj, bound, rel_gap(obj, bound), secs, nodes, x, "highs", msg)

@@ -36,7 +36,7 @@ placement exists. Infeasibility is also proven at once when L exceeds the cost o
 
 The method is exact but not polynomial: patterns and states can grow fast with node capacity,
 the demands N_m and κ. :func:`solve_e14_dp` stops with :class:`DPLimitError` when they pass its
-limits, and :func:`edgefm.placement.paper.place` then hands the program to SCIP.
+limits, and :func:`edgefm.placement.e14solve.place` then hands the program to SCIP.
 """
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ class DPResult:
     objective, bound, gap : float
         Optimum (``nan`` when infeasible), the same value as its bound, and gap 0.
     x : ndarray or None
-        Instances per pair, shape (P,) int, in :class:`~edgefm.placement.paper.E14Data` order.
+        Instances per pair, shape (P,) int, in :class:`~edgefm.placement.model.E14Data` order.
     lagrangian : float
         The Lagrangian (Dantzig–Wolfe) bound max_μ L(μ).
     heuristic : float
@@ -370,7 +370,7 @@ def solve_e14_dp(scenario, data, kappa: int = 0, survivable: bool = False, time_
     ----------
     scenario : Scenario
     data : E14Data
-        From :func:`~edgefm.placement.paper.e14_data` (literal or bounded variant).
+        From :func:`~edgefm.placement.model.e14_data` (literal or bounded variant).
     kappa : int
         Diversity floor κ (E17).
     survivable : bool
@@ -396,7 +396,7 @@ def solve_e14_dp(scenario, data, kappa: int = 0, survivable: bool = False, time_
     Examples
     --------
     >>> import edgefm
-    >>> from edgefm.placement.paper import e14_data
+    >>> from edgefm.placement.model import e14_data
     >>> s = edgefm.load_scenario(edgefm.data_path("scenarios/paper.yaml"), seed=0)
     >>> res = solve_e14_dp(s, e14_data(s, variant="literal"))
     >>> res.status, res.gap

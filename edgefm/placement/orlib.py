@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from edgefm.errors import ScenarioError
-from edgefm.placement.facility import (FacilityResult, capacitated_facility_location, pmedian,
-                                       solve_facility)
+from edgefm.placement.facility import capacitated_facility_location, pmedian
+from edgefm.placement.facility_solve import FacilityResult, solve_facility
 
 __all__ = ["PMedInstance", "CapInstance", "read_pmed", "read_cap", "read_optima",
            "solve_pmed_file", "solve_cap_file"]

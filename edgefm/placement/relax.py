@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import InfeasibleError, SolverError
 from ..scenario.schema import RESOURCES, Scenario
-from .paper import E14Data, Placement, _placement, check_necessary, e14_data, max_support
+from .model import E14Data, Placement, make_placement, check_necessary, e14_data, max_support
 from .profile import MeanProfile, mean_profile
 
 __all__ = ["relaxed_placement", "lp_relaxation"]
@@ -240,7 +240,7 @@ def relaxed_placement(scenario: Scenario, kappa: int | None = None, variant: str
     kappa : int, optional
         Diversity floor; ``None`` → ``scenario.placement.kappa`` → the LP κ search.
     variant : {"literal", "bounded"}, optional
-    max_sites, survivable : as in :func:`~edgefm.placement.paper.place`
+    max_sites, survivable : as in :func:`~edgefm.placement.e14solve.place`
     profile : MeanProfile, optional
     exact_objective : float, optional
         An exact E14 optimum (e.g. from SCIP) to report ``info["gap_to_exact"]`` against.
@@ -281,7 +281,7 @@ def relaxed_placement(scenario: Scenario, kappa: int | None = None, variant: str
     if exact_objective is not None:
         info["gap_to_exact"] = (obj - exact_objective) / max(abs(exact_objective), 1e-12)
     gap = (obj - bound) / max(abs(obj), 1e-12)
-    return _placement(scenario, data, best, status="heuristic", bound=bound, gap=gap,
+    return make_placement(scenario, data, best, status="heuristic", bound=bound, gap=gap,
                       seconds=time.perf_counter() - t0, nodes=0, kappa=int(kappa), solver="relax", info=info)
 
 

@@ -56,7 +56,7 @@ def topology_doc(name: str, *, ed_per_site: int = 1, n_fm: int = 1, base: str | 
     """
     import yaml
 
-    from .. import data_path
+    from ..paths import data_path
 
     if ed_per_site < 0 or n_fm < 1:
         raise ScenarioError("ed_per_site must be >= 0 and n_fm >= 1", field="topology")

@@ -1,4 +1,8 @@
-"""The paper's static core placement, E14 with E15–E17, as a mixed-integer program (MODEL.md §5a).
+"""The model of the paper's static core placement: E14 with E15–E17 as a mixed-integer program (MODEL.md §5a).
+
+This module holds the program and imports no solver: its data (:class:`E14Data`), the MILP it
+builds (:func:`build_e14`), its objective, cost and constraint checks, and the :class:`Placement`
+result. The solvers import it; :func:`edgefm.placement.e14solve.place` chooses among them.
 
 Variables, for every core MS m and node v where one instance fits (a *pair* p = (v, m)):
 x_{v,m} ∈ ℕ instances and b_{v,m} ∈ {0, 1} (the pair is used). The program is
@@ -24,7 +28,7 @@ Variants (``PlacementParams.variant``):
   N_m > 1; where the capacity cap U breaks that, the caps of the pairs with the largest occ are
   raised (up to U) until Σ_v cap ≥ N_m again.
 
-κ search (E17, ``kappa=None``): κ* is the largest κ whose optimum stays within (1 − ρ)|OPT₀| of
+κ search (E17, ``kappa=None``, run by :mod:`edgefm.placement.e14solve`): κ* is the largest κ whose optimum stays within (1 − ρ)|OPT₀| of
 the κ = 0 optimum, objective(κ) ≤ OPT₀ + (1 − ρ)|OPT₀|. The feasible sets are nested in κ, so
 objective(κ) is non-decreasing and the largest admissible κ is found by bisection between the
 support of the κ = 0 optimum (admissible: it attains OPT₀) and the number of pairs + 1
@@ -36,14 +40,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import InfeasibleError, SolverError
+from ..errors import InfeasibleError
 from ..scenario.schema import RESOURCES, Scenario
 from .profile import MeanProfile, mean_profile
 
-__all__ = ["Placement", "E14Data", "e14_data", "build_e14", "place", "e14_objective", "core_cost",
-           "violations"]
-
-_SOLVERS = ("scip", "highs", "relax", "greedy")
+__all__ = ["Placement", "E14Data", "e14_data", "build_e14", "e14_objective", "core_cost", "violations",
+           "make_placement", "max_support", "check_necessary"]
 
 
 # --------------------------------------------------------------------------- result
@@ -313,7 +315,10 @@ def violations(scenario: Scenario, x: np.ndarray, n_min=None, kappa: int = 0, re
     return out
 
 
-def _placement(scenario, data, x_pairs, *, status, bound, gap, seconds, nodes, kappa, solver, info) -> Placement:
+def make_placement(scenario, data, x_pairs, *, status, bound, gap, seconds, nodes, kappa, solver,
+                   info) -> Placement:
+    """The :class:`Placement` of instances per pair ``x_pairs`` (in ``data``'s pair order), with its
+    objective, E6 core cost and QoS score computed from the model, and the solve's facts as given."""
     V, M = scenario.n_nodes, scenario.n_ms
     x = np.zeros((V, M), dtype=int)
     x[data.pv, data.pm] = np.rint(np.asarray(x_pairs)[: data.n_pairs]).astype(int)
@@ -403,129 +408,3 @@ def check_necessary(scenario: Scenario, data: E14Data, kappa: int = 0, max_sites
                                   f"{'2 sites' if survivable else 'a site'}")
         if kappa > max_sites:
             raise InfeasibleError(f"kappa = {kappa} exceeds max_sites = {max_sites}")
-
-
-def e14_feasible(scenario: Scenario, variant: str | None = None, solver: str = "scip",
-                 time_limit: float | None = None) -> bool:
-    """Whether E14 (with κ = 0) has a feasible placement, without optimising it.
-
-    Checks the necessary conditions, then solves the program with a zero
-    objective, so the solver stops at the first feasible point (or proves
-    infeasibility). Far cheaper than :func:`place` near the capacity limit,
-    where the literal program's knapsacks are hard to optimise.
-
-    Raises
-    ------
-    SolverError
-        The solver stopped (time limit) before deciding.
-    """
-    from dataclasses import replace as _replace
-
-    from .milp import solve
-
-    data = e14_data(scenario, variant=variant)
-    try:
-        check_necessary(scenario, data)
-    except InfeasibleError:
-        return False
-    model = build_e14(scenario, data)
-    model = _replace(model, c=np.zeros_like(model.c), objective_constant=0.0)
-    res = solve(model, solver=solver, time_limit=time_limit)
-    if res.status == "infeasible":
-        return False
-    if res.x is not None:
-        return True
-    raise SolverError(f"E14 feasibility undecided: {res.status} after {res.seconds:.1f} s")
-
-
-def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, variant: str | None = None,
-          time_limit: float | None = None, gap: float = 1e-6, threads: int = 1, max_sites: int | None = None,
-          survivable: bool = False, node_limit: int | None = None, profile: MeanProfile | None = None,
-          method: str = "auto") -> Placement:
-    """Place the core microservices with the paper's program E14 (MODEL.md §5a).
-
-    Parameters
-    ----------
-    scenario : Scenario
-    solver : {"scip", "highs", "relax", "greedy"}
-        Exact back-end (through :func:`edgefm.placement.milp.solve`), the cvxpy relaxation with
-        rounding (:func:`~edgefm.placement.relax.relaxed_placement`) or the least-loaded greedy
-        baseline (:func:`~edgefm.placement.greedy.greedy_placement`, ignores κ and the objective).
-    kappa : int, optional
-        Diversity floor κ of E17; ``None`` uses ``scenario.placement.kappa`` and, if that is
-        ``None`` too, searches κ with ρ (module docstring).
-    variant : {"literal", "bounded"}, optional
-        Default ``scenario.placement.variant``.
-    time_limit : float, optional
-        Seconds; for a κ search, the budget of the whole search. A stop returns the incumbent
-        with status ``"time_limit"`` and its gap.
-    gap : float
-        Relative MIP gap at which the solver stops.
-    threads : int
-    max_sites : int, optional
-        Consolidation direction ‖X‖₀ ≤ max_sites.
-    survivable : bool
-        Require every core MS on at least 2 nodes.
-    node_limit : int, optional
-        Branch-and-bound node limit (status ``"node_limit"``).
-    profile : MeanProfile, optional
-        A precomputed :func:`~edgefm.placement.profile.mean_profile`.
-    method : {"auto", "direct", "decompose", "dp"}
-        How E14 is attacked. ``"direct"``: ``solver`` on the whole program. ``"decompose"``: the
-        node decomposition of :mod:`edgefm.placement.decompose` (Dantzig–Wolfe bound,
-        price-and-branch incumbent), then SCIP on the whole program for what is left of the gap,
-        warm-started (SCIP only). ``"dp"``: the exact node DP of :mod:`edgefm.placement.nodedp`
-        (pattern enumeration, Lagrangian pruning; no branch and bound); a program past its limits
-        goes to the decomposition (SCIP, above :data:`~edgefm.placement.e14solve.DECOMPOSE_ABOVE` (node, core MS) pairs) or
-        to ``solver`` on the whole program; not with ``max_sites``. ``"auto"``: ``"dp"`` for the
-        literal variant with SCIP; otherwise ``"direct"`` (the bounded variant's caps make x
-        nearly binary and SCIP fast), or ``"decompose"`` for a literal program with ``max_sites``
-        above :data:`~edgefm.placement.e14solve.DECOMPOSE_ABOVE` pairs. The method that produced the result is
-        ``info["method"]``.
-
-    Returns
-    -------
-    Placement
-
-    Raises
-    ------
-    InfeasibleError
-        With the failing necessary condition, or the constraint family, named.
-    SolverError
-        A back-end failure other than infeasibility.
-
-    Examples
-    --------
-    >>> import edgefm
-    >>> s = edgefm.load_scenario(edgefm.data_path("scenarios/paper.yaml"), seed=0)
-    >>> p = place(s, solver="highs", kappa=0)
-    >>> p.status
-    'optimal'
-    """
-    from .e14solve import _method, _run, _search, _used
-
-    if solver not in _SOLVERS:
-        raise ValueError(f"solver must be one of {', '.join(_SOLVERS)}, got {solver!r}")
-    prof = mean_profile(scenario) if profile is None else profile
-    if solver == "greedy":
-        from .greedy import greedy_placement
-
-        return greedy_placement(scenario, profile=prof)
-    variant = scenario.placement.variant if variant is None else variant
-    data = e14_data(scenario, prof, variant)
-    kappa = scenario.placement.kappa if kappa is None else int(kappa)
-    check_necessary(scenario, data, kappa or 0, max_sites, survivable)
-    method = _method(method, solver, data, max_sites)
-    if solver == "relax":
-        from .relax import relaxed_placement
-
-        return relaxed_placement(scenario, kappa=kappa, variant=variant, max_sites=max_sites,
-                                 survivable=survivable, profile=prof)
-    if kappa is not None:
-        res = _run(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit,
-                   method)
-        return _placement(scenario, data, res.x, status=res.status, bound=res.bound, gap=res.gap,
-                          seconds=res.seconds, nodes=res.nodes, kappa=kappa, solver=solver,
-                          info={"search_seconds": res.seconds, "method": _used(method, res, solver, data),
-                                "message": res.message})
-    return _search(scenario, data, max_sites, survivable, solver, time_limit, gap, threads, node_limit, method)

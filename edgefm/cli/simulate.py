@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["add_simulate_parser", "run_simulate"]
+__all__ = ["add_parser", "run"]
 
 
-def add_simulate_parser(sub) -> None:
+def add_parser(sub) -> None:
+    """Add this sub-command to an ``argparse`` sub-parser collection."""
     p = sub.add_parser("simulate", help="simulate one method on a sampled scenario")
     p.add_argument("--scenario", required=True, help="scenario YAML file")
     p.add_argument("--seed", type=int, default=0, help="scenario and run seed")
@@ -19,11 +20,13 @@ def add_simulate_parser(sub) -> None:
                    help="fail a node at a time (repeatable)")
     p.add_argument("--variant", choices=("literal", "bounded"), default=None, help="E14 variant of the placement")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
 
 
-def run_simulate(args) -> int:
-    from .experiments.runner import parse_failure, run_method
-    from .scenario import load_scenario
+def run(args) -> int:
+    """Run the sub-command; returns the exit status."""
+    from ..experiments.runner import parse_failure, run_method
+    from ..scenario import load_scenario
 
     sc = load_scenario(args.scenario, seed=args.seed, load=args.load)
     if args.slots is not None:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 import math
 
-__all__ = ["add_place_parser", "run_place"]
+__all__ = ["add_parser", "run"]
 
 
-def add_place_parser(subparsers):
+def add_parser(subparsers):
     """Add the ``place`` sub-command to an ``argparse`` sub-parser collection."""
     p = subparsers.add_parser("place", help="solve the core placement (E14) of a sampled scenario")
     p.add_argument("--scenario", required=True, metavar="FILE", help="scenario YAML file")
@@ -28,7 +28,7 @@ def add_place_parser(subparsers):
                    help="the solver on the whole program, node decomposition first, or the exact node DP "
                         "(auto: by variant and size)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=run_place)
+    p.set_defaults(func=run)
     return p
 
 
@@ -36,10 +36,10 @@ def _fmt(v) -> str:
     return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.6g}"
 
 
-def run_place(args) -> int:
+def run(args) -> int:
     """Run ``edgefm place``; returns the exit status (0)."""
-    from .placement import place
-    from .scenario import load_scenario
+    from ..placement import place
+    from ..scenario import load_scenario
 
     s = load_scenario(args.scenario, seed=args.seed, load=args.load)
     p = place(s, solver=args.solver, kappa=args.kappa, variant=args.variant, time_limit=args.time_limit,

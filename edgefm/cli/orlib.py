@@ -3,20 +3,23 @@ from __future__ import annotations
 
 import json
 
-__all__ = ["add_orlib_parser", "run_orlib"]
+__all__ = ["add_parser", "run"]
 
 
-def add_orlib_parser(sub) -> None:
+def add_parser(sub) -> None:
+    """Add this sub-command to an ``argparse`` sub-parser collection."""
     p = sub.add_parser("orlib", help="solve an OR-Library p-median (pmed) or capacitated facility location (cap) file")
     p.add_argument("kind", choices=("pmed", "cap"))
     p.add_argument("file")
     p.add_argument("--solver", choices=("scip", "highs"), default="scip")
     p.add_argument("--time-limit", type=float, default=None, help="seconds")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=run)
 
 
-def run_orlib(args) -> int:
-    from .placement.orlib import solve_cap_file, solve_pmed_file
+def run(args) -> int:
+    """Run the sub-command; returns the exit status."""
+    from ..placement.orlib import solve_cap_file, solve_pmed_file
 
     fn = solve_pmed_file if args.kind == "pmed" else solve_cap_file
     res = fn(args.file, solver=args.solver, time_limit=args.time_limit)

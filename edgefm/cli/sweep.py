@@ -1,10 +1,11 @@
 """``edgefm sweep``: run a sweep file's cells (resumable) locally or on a Dask cluster."""
 from __future__ import annotations
 
-__all__ = ["add_sweep_parser", "run_sweep"]
+__all__ = ["add_parser", "run"]
 
 
-def add_sweep_parser(sub) -> None:
+def add_parser(sub) -> None:
+    """Add this sub-command to an ``argparse`` sub-parser collection."""
     p = sub.add_parser("sweep", help="run a sweep file (seeds x methods x loads) on Dask, results in parquet")
     p.add_argument("file", help="sweep YAML file, e.g. data/sweeps/fig4.yaml")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
@@ -13,10 +14,12 @@ def add_sweep_parser(sub) -> None:
                    help="local worker processes (default: CPU count; 0 = serial, in-process)")
     p.add_argument("--quick", action="store_true", help="use the file's quick block (few seeds, short horizon)")
     p.add_argument("--out", default=None, help="output folder (default: results/sweeps/<name>)")
+    p.set_defaults(func=run)
 
 
-def run_sweep(args) -> int:
-    from .experiments.sweep import load_sweep, run_sweep as _run, sweep_dir
+def run(args) -> int:
+    """Run the sub-command; returns the exit status."""
+    from ..experiments.sweep import load_sweep, run_sweep as _run, sweep_dir
 
     spec = load_sweep(args.file)
     df = _run(spec, quick=args.quick, scheduler=args.scheduler, workers=args.workers, out_dir=args.out)

@@ -1,0 +1,27 @@
+"""``edgefm reproduce``: run the notebooks with papermill, results under ``results/``."""
+from __future__ import annotations
+
+import sys
+
+__all__ = ["add_parser", "run"]
+
+
+def add_parser(sub) -> None:
+    """Add the ``reproduce`` sub-command to an ``argparse`` sub-parser collection."""
+    p = sub.add_parser("reproduce", help="run notebooks/NN_*.ipynb with papermill, results under results/")
+    p.add_argument("--quick", action="store_true", help="QUICK=True: small grids, same code paths")
+    p.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers or stems to run")
+    p.add_argument("--keep-going", action="store_true", help="run the remaining notebooks after a failure")
+    p.set_defaults(func=run)
+
+
+def run(args) -> int:
+    """Run ``edgefm reproduce``; 0 when every notebook ran, else 1."""
+    from ..reproduce import run_notebooks
+
+    runs = run_notebooks(quick=args.quick, only=args.only, keep_going=args.keep_going)
+    failed = [r for r in runs if r.status != "ok"]
+    for r in failed:
+        print(r.error, file=sys.stderr)
+    print(f"{len(runs) - len(failed)} notebooks ok, {len(failed)} failed; manifest in results/manifest.json")
+    return 1 if failed else 0
