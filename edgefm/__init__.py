@@ -48,7 +48,7 @@ _LAZY = {
     "make_controller": "edgefm.control",
     "METHODS": "edgefm.control",
     "simulate": "edgefm.sim.engine",
-    "Failure": "edgefm.sim.engine",
+    "Failure": "edgefm.sim.failures",
     "RunResult": "edgefm.sim.result",
     "run_method": "edgefm.experiments.runner",
     "run_sweep": "edgefm.experiments.sweep",

@@ -13,7 +13,9 @@ __all__ = [
     "SolverError",
     "SimulationError",
     "DecisionError",
+    "UsageError",
     "TimeLimitWarning",
+    "ScenarioWarning",
 ]
 
 
@@ -58,6 +60,16 @@ class DecisionError(SimulationError):
     that exceeds a node's resource capacity (E8)."""
 
 
+class UsageError(EdgeFMError, ValueError):
+    """A command-line value (or a value passed like one) is invalid: the message names the flag
+    and the reason, e.g. ``argument --load: must be a finite number >= 0, got 'nan'``."""
+
+
 class TimeLimitWarning(UserWarning):
     """A solver stopped at its time limit; the result holds the incumbent and
     its proven gap, not a certified optimum."""
+
+
+class ScenarioWarning(UserWarning):
+    """A valid input that probably does not do what was meant (a failure after the horizon, a
+    microservice no task type uses); the run goes on."""

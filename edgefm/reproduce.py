@@ -46,7 +46,10 @@ def find_notebooks(only: list[str] | None = None, root: Path | None = None) -> l
         want = {o.zfill(2) if o.isdigit() else o for o in only}
         nbs = [p for p in nbs if p.name[:2] in want or p.stem in want]
         if not nbs:
-            raise FileNotFoundError(f"no notebook matches --only {' '.join(only)} in {nbdir}")
+            from .errors import UsageError
+
+            names = ", ".join(p.name[:2] for p in sorted(nbdir.glob("[0-9][0-9]_*.ipynb")))
+            raise UsageError(f"argument --only: no notebook matches {' '.join(only)} (notebooks: {names})")
     return nbs
 
 

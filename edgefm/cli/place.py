@@ -7,8 +7,10 @@ and exits 2.
 """
 from __future__ import annotations
 
-import json
 import math
+
+from .args import choice, nonneg_float, nonneg_int, positive_float
+from .output import print_json, solver_output
 
 __all__ = ["add_parser", "run"]
 
@@ -17,17 +19,19 @@ def add_parser(subparsers):
     """Add the ``place`` sub-command to an ``argparse`` sub-parser collection."""
     p = subparsers.add_parser("place", help="solve the core placement (E14) of a sampled scenario")
     p.add_argument("--scenario", required=True, metavar="FILE", help="scenario YAML file")
-    p.add_argument("--seed", type=int, required=True, help="scenario seed")
-    p.add_argument("--load", type=float, default=None, help="load multiplier on the arrival rates")
-    p.add_argument("--solver", choices=("scip", "highs", "relax", "greedy"), default="scip")
-    p.add_argument("--kappa", type=int, default=None, help="diversity floor κ (default: file, else search)")
-    p.add_argument("--variant", choices=("literal", "bounded"), default=None, help="default: file's variant")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S", help="seconds (whole κ search)")
-    p.add_argument("--gap", type=float, default=1e-6, help="relative gap at which an exact solve stops")
-    p.add_argument("--method", choices=("auto", "direct", "decompose", "dp"), default="auto",
+    p.add_argument("--seed", type=nonneg_int, required=True, help="scenario seed (integer >= 0)")
+    p.add_argument("--load", type=nonneg_float, default=None, help="load multiplier on the arrival rates (>= 0)")
+    p.add_argument("--solver", type=choice("scip", "highs", "relax", "greedy"), default="scip")
+    p.add_argument("--kappa", type=nonneg_int, default=None, help="diversity floor κ (default: file, else search)")
+    p.add_argument("--variant", type=choice("literal", "bounded"), default=None, help="default: file's variant")
+    p.add_argument("--time-limit", type=positive_float, default=None, metavar="S",
+                   help="seconds (whole κ search), > 0")
+    p.add_argument("--gap", type=nonneg_float, default=1e-6, help="relative gap at which an exact solve stops")
+    p.add_argument("--method", type=choice("auto", "direct", "decompose", "dp"), default="auto",
                    help="the solver on the whole program, node decomposition first, or the exact node DP "
                         "(auto: by variant and size)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--verbose", action="store_true", help="show solver output (on stderr)")
     p.set_defaults(func=run)
     return p
 
@@ -42,12 +46,13 @@ def run(args) -> int:
     from ..scenario import load_scenario
 
     s = load_scenario(args.scenario, seed=args.seed, load=args.load)
-    p = place(s, solver=args.solver, kappa=args.kappa, variant=args.variant, time_limit=args.time_limit,
-              gap=args.gap, method=args.method)
+    with solver_output(args.verbose):
+        p = place(s, solver=args.solver, kappa=args.kappa, variant=args.variant, time_limit=args.time_limit,
+                  gap=args.gap, method=args.method)
     if args.json:
         d = p.to_dict()
         d.update(scenario=s.name, seed=s.seed, load=s.load)
-        print(json.dumps(d))
+        print_json(d)
         return 0
     how = f", method {p.info['method']}" if "method" in p.info else ""
     print(f"scenario {s.name} seed {s.seed} load {s.load:g}: {p.solver} ({p.variant}{how})")

@@ -17,8 +17,9 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     """Run ``edgefm reproduce``; 0 when every notebook ran, else 1."""
-    from ..reproduce import run_notebooks
+    from ..reproduce import find_notebooks, run_notebooks
 
+    find_notebooks(args.only)  # an unknown --only fails here, before any notebook runs
     runs = run_notebooks(quick=args.quick, only=args.only, keep_going=args.keep_going)
     failed = [r for r in runs if r.status != "ok"]
     for r in failed:

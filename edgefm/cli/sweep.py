@@ -1,6 +1,8 @@
 """``edgefm sweep``: run a sweep file's cells (resumable) locally or on a Dask cluster."""
 from __future__ import annotations
 
+from .args import nonneg_int
+
 __all__ = ["add_parser", "run"]
 
 
@@ -10,7 +12,7 @@ def add_parser(sub) -> None:
     p.add_argument("file", help="sweep YAML file, e.g. data/sweeps/fig4.yaml")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
                    help="existing Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
-    p.add_argument("--workers", type=int, default=None, metavar="N",
+    p.add_argument("--workers", type=nonneg_int, default=None, metavar="N",
                    help="local worker processes (default: CPU count; 0 = serial, in-process)")
     p.add_argument("--quick", action="store_true", help="use the file's quick block (few seeds, short horizon)")
     p.add_argument("--out", default=None, help="output folder (default: results/sweeps/<name>)")

@@ -12,7 +12,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from ..sim.engine import Failure, simulate
+from ..sim.engine import simulate
+from ..sim.failures import parse_failure
 from ..sim.result import RunResult
 
 __all__ = ["core_placement", "run_method", "parse_failure"]
@@ -106,19 +107,6 @@ def core_placement(scenario, solver: str = "scip", variant: str | None = None, t
         The placement and the load it was sized for.
     """
     return _placement_cached(scenario, solver, variant, time_limit)
-
-
-def parse_failure(text: str, scenario) -> Failure:
-    """Parse ``NODE@MS[:UNTIL_MS]`` (node by name or index) into a :class:`Failure`."""
-    from ..errors import ScenarioError
-
-    try:
-        node, rest = text.split("@", 1)
-        at, _, until = rest.partition(":")
-        v = int(node) if node.isdigit() else scenario.node_index(node)
-        return Failure(node=v, at_ms=float(at), until_ms=float(until) if until else None)
-    except (ValueError, KeyError):
-        raise ScenarioError(f"expected NODE@MS[:UNTIL_MS] with a known node, got {text!r}", field="--fail") from None
 
 
 def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_slots: int | None = None,

@@ -26,7 +26,6 @@ from __future__ import annotations
 import bisect
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
@@ -34,23 +33,12 @@ from ..control.base import Controller, Decision, RunContext, State
 from ..errors import DecisionError, SimulationError
 from ..network import network as _network
 from ..rng import stream
+from .failures import Failure, check_failures
 from .result import RunResult, summarize
 
 __all__ = ["Failure", "simulate"]
 
 _RES = ("cpu", "ram", "gpu", "vram")
-
-
-@dataclass(frozen=True)
-class Failure:
-    """Node ``node`` goes down at ``at_ms`` (and comes back at ``until_ms``).
-
-    Both take effect at the next slot boundary.
-    """
-
-    node: int
-    at_ms: float
-    until_ms: float | None = None
 
 
 class _LightInst:
@@ -73,7 +61,7 @@ class Engine:
         self.seed = seed
         self.dt = scenario.slot_ms
         self.V, self.M = scenario.n_nodes, scenario.n_ms
-        self.failures = sorted(failures, key=lambda f: f.at_ms)
+        self.failures = sorted(check_failures(failures, scenario, arrivals.n_slots), key=lambda f: f.at_ms)
         self.options = options or {}
         ms = scenario.microservices
         self.ms_work = np.array([m.work for m in ms])
