@@ -10,6 +10,7 @@ A sweep file (YAML) names a scenario and the grid to run::
     overrides:                            # optional, default [{}]: one entry per variant
       - {}
       - {arrivals: mmpp, horizon_slots: 500, variant: bounded, controller: {V: 10}}
+      - {failures: ["ES1@300:600"]}      # NODE@MS[:UNTIL_MS], the rules of edgefm.sim.failures
     quick:                                # optional, replaces seeds/methods/loads/horizon with --quick
       seeds: [0, 1]
       loads: [1, 2]
@@ -44,7 +45,7 @@ from pathlib import Path
 
 __all__ = ["SweepSpec", "load_sweep", "cells", "cell_key", "run_cell", "run_sweep", "sweep_dir", "cells_dir"]
 
-_OVERRIDE_KEYS = ("horizon_slots", "arrivals", "variant", "controller")
+_OVERRIDE_KEYS = ("horizon_slots", "arrivals", "variant", "controller", "failures")
 _ARRIVALS = ("poisson", "mmpp", "code", "conv")
 _QUICK_KEYS = ("seeds", "methods", "loads", "horizon_slots")
 _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "BLIS_NUM_THREADS",
@@ -116,7 +117,7 @@ def _horizon(v, fld, src) -> int:
     return v
 
 
-def _override(val, fld, src) -> dict:
+def _override(val, fld, src, nodes=()) -> dict:
     if not isinstance(val, dict):
         raise _err(f"expected a mapping, got {val!r}", fld, src)
     for k, v in val.items():
@@ -131,7 +132,25 @@ def _override(val, fld, src) -> dict:
             raise _err(f"must be literal or bounded, got {v!r}", f, src)
         elif k == "controller" and not isinstance(v, dict):
             raise _err(f"expected a mapping of controller parameters, got {v!r}", f, src)
+        elif k == "failures":
+            _failures(v, f, src, nodes)
     return dict(val)
+
+
+def _failures(val, fld, src, nodes) -> None:
+    """A list of ``NODE@MS[:UNTIL_MS]`` with the window rules of :mod:`edgefm.sim.failures` and known nodes."""
+    from ..errors import ScenarioError
+    from ..sim.failures import split_failure
+
+    if not isinstance(val, list):
+        raise _err(f"expected a list of NODE@MS[:UNTIL_MS], got {val!r}", fld, src)
+    for i, text in enumerate(val):
+        try:
+            node, _, _ = split_failure(text)
+        except ScenarioError as exc:
+            raise _err(exc.reason, f"{fld}[{i}]", src) from None
+        if not (node.isdigit() and int(node) < len(nodes)) and node not in nodes:
+            raise _err(f"unknown node {node!r} (nodes: {', '.join(nodes)})", f"{fld}[{i}]", src)
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
@@ -170,7 +189,10 @@ def load_sweep(path: str | Path) -> SweepSpec:
     ov = raw.get("overrides", [{}])
     if not isinstance(ov, list) or not ov:
         raise _err(f"expected a non-empty list of mappings, got {ov!r}", "overrides", src)
-    overrides = tuple(_override(o, f"overrides[{i}]", src) for i, o in enumerate(ov))
+    from ..scenario.spec import load_spec
+
+    nodes = tuple(n.name for n in load_spec(found).nodes)
+    overrides = tuple(_override(o, f"overrides[{i}]", src, nodes) for i, o in enumerate(ov))
     quick = raw.get("quick") or {}
     if not isinstance(quick, dict):
         raise _err(f"expected a mapping, got {quick!r}", "quick", src)
@@ -245,8 +267,12 @@ def run_cell(cell: dict) -> dict:
     sc = load_scenario(cell["scenario"], seed=cell["seed"], load=cell["load"])
     if "horizon_slots" in o:
         sc = sc.replace(horizon_slots=int(o["horizon_slots"]))
+    from ..sim.failures import parse_failure
+
+    failures = [parse_failure(f, sc) for f in o.get("failures", ())]
     res = run_method(sc, cell["method"], seed=cell["seed"], arrivals=o.get("arrivals", "poisson"),
-                     n_slots=o.get("horizon_slots"), variant=o.get("variant"), overrides=o.get("controller"))
+                     n_slots=o.get("horizon_slots"), variant=o.get("variant"), overrides=o.get("controller"),
+                     failures=failures)
     row = res.to_row()
     row.update(scenario=Path(cell["scenario"]).name, seed=cell["seed"], method=cell["method"], load=cell["load"],
                horizon_slots=int(sc.horizon_slots), process=o.get("arrivals", "poisson"),
