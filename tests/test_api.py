@@ -3,6 +3,7 @@ import subprocess
 import sys
 
 import edgefm
+import strictjson
 
 
 def test_every_lazy_name_resolves():
@@ -39,7 +40,7 @@ def test_cli_simulate_json(capsys):
     rc = main(["simulate", "--scenario", str(edgefm.data_path("scenarios", "paper.yaml")), "--seed", "1",
                "--method", "static", "--slots", "30", "--load", "0.3", "--fail", "ES1@10:20", "--json"])
     assert rc == 0
-    d = json.loads(capsys.readouterr().out)
+    d = strictjson.loads(capsys.readouterr().out)
     for k in ("arrivals", "on_time", "on_time_ratio", "late", "unfinished", "cost_total", "cost_parts",
               "latency_ms", "wall_s"):
         assert k in d, k
@@ -53,5 +54,5 @@ def test_cli_orlib_json(capsys):
     from edgefm.cli import main
 
     assert main(["orlib", "pmed", str(edgefm.data_path("orlib", "pmed", "pmed1.txt")), "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
+    d = strictjson.loads(capsys.readouterr().out)
     assert d["status"] == "optimal" and d["objective"] == 5819 and "seconds" in d

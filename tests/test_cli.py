@@ -8,6 +8,7 @@ import pytest
 
 import edgefm
 from edgefm.cli import main
+import strictjson
 
 PAPER = str(edgefm.data_path("scenarios", "paper.yaml"))
 SIM = ["simulate", "--scenario", PAPER]
@@ -51,7 +52,7 @@ def test_bad_flag_is_one_line_exit_2_and_json_error(argv, flag, capsys, no_work)
         return
     assert main(argv + ["--json"]) == 2
     out, err = capsys.readouterr()
-    d = json.loads(out)
+    d = strictjson.loads(out)
     assert d["status"] == "error" and flag in d["message"] and err.count("\n") == 1
 
 
@@ -81,5 +82,5 @@ def test_closed_stdout_ends_without_traceback():
 
 def test_valid_values_still_run(capsys):
     assert main(SIM + ["--seed", "0", "--slots", "0", "--load", "0", "--method", "static", "--json"]) == 0
-    d = json.loads(capsys.readouterr().out)
+    d = strictjson.loads(capsys.readouterr().out)
     assert d["arrivals"] == 0 and d["status"] == "ok"

@@ -11,6 +11,7 @@ from edgefm.errors import InfeasibleError, TimeLimitWarning
 from edgefm.placement import (e14_data, greedy_placement, max_support, mean_profile, place, relaxed_placement,
                               violations)
 from edgefm.scenario import sample_scenario, spec_from_dict
+import strictjson
 
 
 def tiny(xi=10.0, cpu=(10, 7), rate=0.8, gpu_b=1, **over):
@@ -231,7 +232,7 @@ def test_placement_helpers_and_cli(capsys):
     assert p.cost_core == pytest.approx(sum(int(p.x[:, m].sum()) * (20 + T * 4) for m in range(2)))
     path = str(edgefm.data_path("scenarios/paper.yaml"))
     assert main(["place", "--scenario", path, "--seed", "0", "--variant", "bounded", "--json"]) == 0
-    out = json.loads(capsys.readouterr().out)
+    out = strictjson.loads(capsys.readouterr().out)
     assert {"status", "objective", "bound", "gap", "seconds", "kappa", "instances"} <= set(out)
     assert main(["place", "--scenario", path, "--seed", "0", "--kappa", "999"]) == 2
     assert "kappa = 999" in capsys.readouterr().err

@@ -13,7 +13,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import os
 import sys
 import warnings
 
@@ -38,25 +37,12 @@ def print_json(obj) -> None:
     print(json.dumps(strict(obj), allow_nan=False))
 
 
-@contextlib.contextmanager
 def solver_output(verbose: bool = False):
-    """Redirect file descriptor 1 to stderr (``verbose``) or to the null device for the block."""
-    try:
-        fd = sys.stdout.fileno()
-    except (AttributeError, OSError, ValueError):  # captured stdout (tests): nothing at fd level to guard
-        yield
-        return
-    sys.stdout.flush()
-    saved = os.dup(fd)
-    target = os.dup(sys.stderr.fileno()) if verbose else os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(target, fd)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, fd)
-        os.close(saved)
-        os.close(target)
+    """A context in which what solvers print from C goes to stderr (``verbose``) or nowhere
+    (:func:`edgefm.placement.milp.native_output`)."""
+    from ..placement.milp import native_output
+
+    return native_output(to_stderr=verbose)
 
 
 @contextlib.contextmanager

@@ -64,7 +64,8 @@ def run(args) -> int:
     sized = res.counters.get("placement_load")
     if sized is not None and sized < sc.load:
         print(f"  placement sized for load {sized:.2f} (E14 infeasible at {sc.load:.2f})")
-    print(f"  on time {res.on_time} ({res.on_time_ratio:.1%}), late {res.late}, unfinished {res.unfinished}")
+    ratio = "-" if res.on_time_ratio != res.on_time_ratio else f"{res.on_time_ratio:.1%}"
+    print(f"  on time {res.on_time} ({ratio}), late {res.late}, unfinished {res.unfinished}")
     lat = res.latency_ms
     print(f"  latency ms: mean {_f(lat['mean'])}, p95 {_f(lat['p95'])}, p99 {_f(lat['p99'])}")
     print(f"  cost {res.cost_total:,.0f} = " + ", ".join(f"{k} {v:,.0f}" for k, v in res.cost_parts.items()))

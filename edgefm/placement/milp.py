@@ -20,6 +20,9 @@ Examples
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass, replace
@@ -29,7 +32,8 @@ import scipy.sparse as sp
 
 from edgefm.errors import InfeasibleError, SolverError, TimeLimitWarning
 
-__all__ = ["MILP", "MILPResult", "solve", "relax", "lp_bound", "lp_duals", "rel_gap", "STATUSES", "SOLVERS"]
+__all__ = ["MILP", "MILPResult", "solve", "relax", "lp_bound", "lp_duals", "rel_gap", "native_output", "STATUSES",
+           "SOLVERS"]
 
 #: Status strings a :class:`MILPResult` may carry.
 STATUSES = ("optimal", "time_limit", "node_limit", "infeasible", "unbounded", "error")
@@ -172,6 +176,34 @@ class MILPResult:
         if not self.ok:
             raise SolverError(f"{self.solver}: no solution, status {self.status}: {self.message}")
         return self
+
+
+@contextlib.contextmanager
+def native_output(to_stderr: bool = False):
+    """Keep what solver libraries print from C code (the HiGHS banner, SCIP logs) off stdout.
+
+    File descriptor 1 points at stderr (``to_stderr``) or the null device for the block, so a
+    command's ``--json`` output and a notebook's outputs carry results only. Python's own
+    ``sys.stdout`` is flushed before and after; where fd 1 cannot be redirected the block runs as is.
+    """
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError, AttributeError):
+        yield
+        return
+    target = os.dup(2) if to_stderr else os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(target, 1)
+        yield
+    finally:
+        try:
+            sys.stdout.flush()
+        except (OSError, ValueError):
+            pass
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(target)
 
 
 def rel_gap(obj: float, bound: float) -> float:

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..errors import InfeasibleError, SolverError
 from ..scenario.schema import RESOURCES, Scenario
+from .milp import native_output
 from .model import E14Data, Placement, make_placement, check_necessary, e14_data, max_support
 from .profile import MeanProfile, mean_profile
 
@@ -82,7 +83,8 @@ class _LP:
         self.kappa.value = float(kappa)
         self.w.value = np.zeros(self.x.shape[0]) if w is None else w
         try:
-            self.problem.solve(solver=self.solver)
+            with native_output():  # HiGHS prints its banner from C on the first solve
+                self.problem.solve(solver=self.solver)
         except cp.error.SolverError as exc:
             raise SolverError(f"cvxpy/{self.solver} failed on the E14 relaxation: {exc}") from None
         if self.problem.status in ("infeasible", "infeasible_inaccurate"):
