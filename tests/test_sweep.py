@@ -107,6 +107,18 @@ def test_key_changes_with_version(tiny, monkeypatch):
      "overrides[0].speed"),
     ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [1]\nquick: {{horizon_slots: -1}}\n",
      "quick.horizon_slots"),
+    # caught at load, before any cell runs (issue 15, item 4)
+    ("name: x\nscenario: {p}\nseeds: [0, -3]\nmethods: [static]\nloads: [1]\n", "seeds[1]"),
+    ("name: x\nscenario: {p}\nseeds: {{start: -2, count: 3}}\nmethods: [static]\nloads: [1]\n", "seeds"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [1]\nquick: {{seeds: [-1]}}\n",
+     "quick.seeds[0]"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [1, .inf]\n", "loads[1]"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [-1]\n", "loads[0]"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [.nan]\n", "loads[0]"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [proposed, lbrr]\nloads: [1]\n"
+     "overrides: [{{controller: {{keep_alive: 3}}}}]\n", "overrides[0].controller.keep_alive"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [1]\n"
+     "overrides: [{{controller: {{nosuch: 3}}}}]\n", "overrides[0].controller.nosuch"),
 ])
 def test_validation_names_file_and_field(tmp_path, body, field):
     p = _write(tmp_path, body.format(p=PAPER), "bad_sweep.yaml")
@@ -115,6 +127,20 @@ def test_validation_names_file_and_field(tmp_path, body, field):
     assert ei.value.field == field and ei.value.source == "bad_sweep.yaml"
     msg = str(ei.value)
     assert "\n" not in msg and msg.startswith(f"bad_sweep.yaml: {field}: ")
+
+
+def test_bad_file_fails_before_any_cell_runs(tmp_path, monkeypatch):
+    monkeypatch.setattr(sw, "run_cell", lambda c: pytest.fail("a cell ran"))
+    p = _write(tmp_path, f"name: x\nscenario: {PAPER}\nseeds: [0]\nmethods: [static, lbrr]\nloads: [1]\n"
+                         "overrides: [{controller: {utilisation: 0.5}}]\n")
+    with pytest.raises(ScenarioError, match="not a parameter of method lbrr"):
+        sw.run_sweep(p, workers=0, out_dir=tmp_path / "o", progress=False)
+
+
+def test_controller_keys_every_method_accepts_pass(tmp_path):
+    p = _write(tmp_path, f"name: x\nscenario: {PAPER}\nseeds: [0]\nmethods: [proposed, propavg, lbrr]\n"
+                         "loads: [1]\noverrides: [{controller: {y_max: 4}}]\n")
+    assert sw.load_sweep(p).overrides[0]["controller"] == {"y_max": 4}
 
 
 def test_cli_sweep(tmp_path, capsys):

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from importlib import import_module
+from importlib.util import find_spec
+from inspect import signature
 
 from .base import Controller, Decision, RunContext, State
 
@@ -29,7 +31,7 @@ class MethodSpec:
     constructor arguments, and the core placement solver it runs on."""
 
     name: str
-    target: str
+    target: str | type
     placement: str
     defaults: dict = field(default_factory=dict)
     description: str = ""
@@ -37,9 +39,26 @@ class MethodSpec:
     def make(self, scenario=None, **overrides):
         """A new controller. ``scenario`` is accepted for symmetry (controllers
         read it at ``reset``); ``overrides`` go to the constructor."""
-        mod, cls = self.target.split(":")
-        klass = getattr(import_module(f"{__name__}.{mod}"), cls)
-        return klass(**{**self.defaults, **overrides})
+        return self.controller_class()(**{**self.defaults, **overrides})
+
+    def controller_class(self) -> type:
+        """The controller class: ``target`` itself when it is a class, else ``"module:Class"`` with
+        a built-in module of :mod:`edgefm.control` (``"lbrr:LBRRController"``) or any importable
+        module (``"mypkg.ctrl:MyController"``)."""
+        if isinstance(self.target, type):
+            return self.target
+        mod, _, cls = self.target.partition(":")
+        if "." not in mod and find_spec(f"{__name__}.{mod}") is not None:
+            mod = f"{__name__}.{mod}"
+        return getattr(import_module(mod), cls)
+
+    def parameters(self) -> tuple[str, ...] | None:
+        """Names the constructor accepts as overrides; ``None`` when it takes any (``**kwargs``)."""
+        sig = signature(self.controller_class().__init__)
+        ps = [p for n, p in sig.parameters.items() if n != "self"]
+        if any(p.kind is p.VAR_KEYWORD for p in ps):
+            return None
+        return tuple(p.name for p in ps if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
 
 
 REGISTRY: dict[str, MethodSpec] = {

@@ -9,7 +9,7 @@ A sweep file (YAML) names a scenario and the grid to run::
     loads: [1, 1.5, 2]
     overrides:                            # optional, default [{}]: one entry per variant
       - {}
-      - {arrivals: mmpp, horizon_slots: 500, variant: bounded, controller: {V: 10}}
+      - {arrivals: mmpp, horizon_slots: 500, variant: bounded, controller: {y_max: 8}}
       - {failures: ["ES1@300:600"]}      # NODE@MS[:UNTIL_MS], the rules of edgefm.sim.failures
     quick:                                # optional, replaces seeds/methods/loads/horizon with --quick
       seeds: [0, 1]
@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,11 +84,14 @@ def _seeds(val, fld, src) -> tuple:
         if set(val) - {"start", "count"} or "count" not in val:
             raise _err(f"expected a list or {{start, count}}, got {val!r}", fld, src)
         start, count = val.get("start", 0), val["count"]
-        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, count)) or count < 1:
-            raise _err(f"start and count must be integers, count >= 1, got {val!r}", fld, src)
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, count)) or count < 1 or start < 0:
+            raise _err(f"start and count must be integers, start >= 0, count >= 1, got {val!r}", fld, src)
         return tuple(range(start, start + count))
     if not isinstance(val, list) or not val or not all(isinstance(v, int) and not isinstance(v, bool) for v in val):
         raise _err(f"expected a non-empty list of integers or {{start, count}}, got {val!r}", fld, src)
+    for i, v in enumerate(val):
+        if v < 0:
+            raise _err(f"seeds must be >= 0, got {v}", f"{fld}[{i}]", src)
     return tuple(val)
 
 
@@ -106,8 +110,8 @@ def _loads(val, fld, src) -> tuple:
     if not isinstance(val, list) or not val:
         raise _err(f"expected a non-empty list of load multipliers, got {val!r}", fld, src)
     for i, v in enumerate(val):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0:
-            raise _err(f"must be a number > 0, got {v!r}", f"{fld}[{i}]", src)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < math.inf):
+            raise _err(f"must be a finite number > 0, got {v!r}", f"{fld}[{i}]", src)
     return tuple(float(v) for v in val)
 
 
@@ -202,9 +206,27 @@ def load_sweep(path: str | Path) -> SweepSpec:
             raise _err(f"unknown key (choose from {', '.join(_QUICK_KEYS)})", f"quick.{k}", src)
         q[k] = {"seeds": _seeds, "methods": _methods, "loads": _loads, "horizon_slots": _horizon}[k](
             v, f"quick.{k}", src)
+    methods = _methods(raw["methods"], "methods", src)
+    for i, o in enumerate(overrides):
+        _controller_keys(o.get("controller") or {}, set(methods) | set(q.get("methods", ())),
+                         f"overrides[{i}].controller", src)
     return SweepSpec(name=name, scenario=str(found.resolve()), seeds=_seeds(raw["seeds"], "seeds", src),
-                     methods=_methods(raw["methods"], "methods", src), loads=_loads(raw["loads"], "loads", src),
+                     methods=methods, loads=_loads(raw["loads"], "loads", src),
                      overrides=overrides, quick=q, source=str(path))
+
+
+def _controller_keys(params: dict, methods, fld, src) -> None:
+    """Every controller override must be a constructor parameter of every method it reaches."""
+    from ..control import REGISTRY
+
+    for name in sorted(methods, key=list(REGISTRY).index):
+        accepted = REGISTRY[name].parameters()
+        if accepted is None:
+            continue
+        for k in params:
+            if k not in accepted:
+                raise _err(f"not a parameter of method {name} (it takes: {', '.join(accepted) or 'none'})",
+                           f"{fld}.{k}", src)
 
 
 def _file_sha256(path: str) -> str:
