@@ -13,7 +13,11 @@ import numpy as np
 
 from .scenario.schema import Scenario
 
-__all__ = ["Arrivals", "index_of_dispersion", "horizon", "payload_mb"]
+__all__ = ["Arrivals", "index_of_dispersion", "horizon", "payload_mb", "check_volume", "MAX_TASKS"]
+
+#: Most tasks one run may expect (Σλ·T·Δ): every task holds a row here and per-stage state in the
+#: engine, so 10^7 tasks is already several GB.
+MAX_TASKS = 10_000_000
 
 
 def _ro(a, dtype) -> np.ndarray:
@@ -134,3 +138,23 @@ def horizon(scenario: Scenario, n_slots) -> int:
 def payload_mb(scenario: Scenario) -> np.ndarray:
     """The input payload A_n of every task type in MB, shape (N,)."""
     return np.array([t.input_mb for t in scenario.task_types], dtype=float)
+
+
+def check_volume(scenario: Scenario, n_slots=None) -> float:
+    """The expected number of tasks Σλ·T·Δ of a run; raises when it cannot be simulated.
+
+    Raises
+    ------
+    ScenarioError
+        More than :data:`MAX_TASKS` expected tasks (names the load, rate and horizon to lower).
+    """
+    from .errors import ScenarioError
+
+    T = horizon(scenario, n_slots)
+    total = float(np.sum(scenario.arrival_rates)) * T * scenario.slot_ms
+    if not total <= MAX_TASKS:
+        raise ScenarioError(f"a run would expect {total:.3g} tasks (total rate {float(np.sum(scenario.arrival_rates)):.3g}"
+                            f"/ms x {T} slots of {scenario.slot_ms:g} ms at load {scenario.load:g}); at most "
+                            f"{MAX_TASKS:.0e} can be simulated: lower the load, the rates or the horizon",
+                            field="load")
+    return total

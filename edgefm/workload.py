@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .arrivals import Arrivals, horizon, index_of_dispersion, payload_mb
+from .arrivals import Arrivals, check_volume, horizon, index_of_dispersion, payload_mb
 from .rng import as_generator
 from .scenario.schema import Scenario
 
@@ -69,6 +69,7 @@ def poisson_arrivals(scenario: Scenario, seed: int | np.random.Generator = 0,
     True
     """
     T = horizon(scenario, n_slots)
+    check_volume(scenario, T)
     rng = as_generator(seed, "arrivals")
     lam = np.asarray(scenario.arrival_rates, dtype=float) * scenario.slot_ms
     counts = rng.poisson(lam, size=(T, *lam.shape))
@@ -154,6 +155,7 @@ def mmpp_arrivals(scenario: Scenario, seed: int | np.random.Generator = 0, burst
         Independent bursts per user, or one burst state shared by all users.
     """
     T = horizon(scenario, n_slots)
+    check_volume(scenario, T)
     pi, high, low = mmpp_stationary(burst_factor, p_on, p_off)
     if scope not in ("user", "global"):
         raise ValueError(f"scope must be 'user' or 'global', got {scope!r}")

@@ -33,7 +33,6 @@ def test_cli_validate(tmp_path, capsys):
 
 
 def test_cli_simulate_json(capsys):
-    import json
 
     from edgefm.cli import main
 
@@ -49,7 +48,6 @@ def test_cli_simulate_json(capsys):
 
 
 def test_cli_orlib_json(capsys):
-    import json
 
     from edgefm.cli import main
 

@@ -1,6 +1,5 @@
 """The command line's contract (issue 15, item 1): every bad value is one line on stderr, exit 2,
 a ``{"status": "error"}`` object under ``--json``, and nothing runs before the values are checked."""
-import json
 import subprocess
 import sys
 

@@ -144,11 +144,14 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
     RunResult
     """
     from ..control import REGISTRY, make_controller
+    from ..arrivals import check_volume
     from ..workload import Arrivals, make_arrivals
 
     if method not in REGISTRY:
         from ..errors import ScenarioError
         raise ScenarioError(f"unknown method {method!r} (choose from {', '.join(REGISTRY)})", field="method")
+    if not isinstance(arrivals, Arrivals):
+        check_volume(scenario, n_slots)  # before the placement: a run too large to simulate fails now
     t0 = time.perf_counter()
     sized_for = scenario.load
     if placement is None:

@@ -161,10 +161,12 @@ def load_sweep(path: str | Path) -> SweepSpec:
     """Read and validate a sweep YAML file; errors are :class:`~edgefm.errors.ScenarioError`."""
     import yaml
 
+    from ..scenario.yamlfile import load_yaml
+
     path = Path(path)
     src = path.name
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = load_yaml(path.read_text())
     except FileNotFoundError:
         raise _err(f"sweep file not found at {path}", None, src) from None
     except yaml.YAMLError as exc:

@@ -181,7 +181,7 @@ def e14_data(scenario: Scenario, profile: MeanProfile | None = None, variant: st
     R = scenario.capacity * (1.0 - reserve)
     r = scenario.demand
     U = _U(R, r)  # (V, M)
-    core = scenario.core_ms
+    core = tuple(m for m in scenario.core_ms if m in scenario.used_ms)  # an unused MS gets no pairs
     N = np.zeros(scenario.n_ms, dtype=int)
     N[list(core)] = prof.n_min[list(core)]
     cost = np.array([m.cost_deploy + m.cost_maintain for m in scenario.microservices])

@@ -54,14 +54,16 @@ def fits_alone(scenario: Scenario, reserve: float = 0.0) -> np.ndarray:
 
 
 def occupancy_demand(scenario: Scenario) -> np.ndarray:
-    """N_m = max(1, ⌈Σ_{(u,n) ∋ m} λ_{u,n} a_m / f̄_m⌉), shape (M,) int (MODEL.md §5a.4).
+    """N_m = max(1, ⌈Σ_{(u,n) ∋ m} λ_{u,n} a_m / f̄_m⌉), shape (M,) int (MODEL.md §5a.4); 0 for an MS
+    that no task type uses.
 
     The mean number of jobs of m in service at once (Little's law with the
     mean service time a_m / f̄_m); the ceiling ignores round-off below 1e-9.
     """
     lam = scenario.arrival_rates  # (U, N)
-    out = np.ones(scenario.n_ms, dtype=int)
-    for m, ms in enumerate(scenario.microservices):
+    out = np.zeros(scenario.n_ms, dtype=int)  # 0 for an MS no task type uses: nothing to place
+    for m in scenario.used_ms:
+        ms = scenario.microservices[m]
         rate = sum(float(lam[:, n].sum()) for n in range(scenario.n_types) if scenario.uses(n, m))
         occ = rate * ms.mean_service_ms
         out[m] = max(1, math.ceil(occ - _TOL))

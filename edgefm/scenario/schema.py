@@ -284,6 +284,12 @@ class Scenario:
         return tuple(int(i) for i in np.flatnonzero(~self.is_core))
 
     @cached_property
+    def used_ms(self) -> tuple[int, ...]:
+        """Microservices that appear in at least one task type (the others are never placed)."""
+        used = {int(m) for t in self.task_types for m in t.stages}
+        return tuple(m for m in range(self.n_ms) if m in used)
+
+    @cached_property
     def base_rates(self) -> np.ndarray:
         """λ before the load multiplier, shape (U, N), tasks/ms."""
         return _frozen([u.rates for u in self.users])

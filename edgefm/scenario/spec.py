@@ -26,16 +26,29 @@ File layout (see ``data/scenarios/paper.yaml`` for a complete example)::
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
 import networkx as nx
 
-from ..errors import ScenarioError
+from ..errors import ScenarioError, ScenarioWarning
 from .schema import RESOURCES, ControlParams, PlacementParams, Uplink
 
-__all__ = ["Range", "ScenarioSpec", "load_spec", "spec_from_dict"]
+__all__ = ["Range", "ScenarioSpec", "load_spec", "spec_from_dict", "MAX_VALUE", "MIN_POSITIVE", "MAX_HORIZON"]
+
+#: Largest magnitude of any number in a scenario file. Rates, work, payloads, capacities and costs
+#: are multiplied together (occupancy = rate x work / speed, cost over the horizon, Poisson means per
+#: slot); at 1e12 each such product stays far inside float range and integer counts stay exact.
+MAX_VALUE = 1e12
+#: Smallest link rate and mean service rate (MB/ms): a transfer or service time is a size divided
+#: by such a rate, and below 1e-9 it leaves the range in which the slotted engine's times (ms,
+#: float64) keep their resolution.
+MIN_POSITIVE = 1e-9
+#: Longest horizon in slots: the engine keeps per-slot arrays (a few hundred bytes a slot), so 10^6
+#: slots stay within a few hundred MB.
+MAX_HORIZON = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -160,7 +173,7 @@ class _Ctx:
         return obj
 
     # -- numbers
-    def number(self, obj, path, lo=0.0, strict=False) -> float:
+    def number(self, obj, path, lo=0.0, strict=False, floor=None) -> float:
         if isinstance(obj, bool) or not isinstance(obj, (int, float)):
             self.fail(path, f"must be a number, got {obj!r}")
         try:
@@ -173,6 +186,11 @@ class _Ctx:
             self.fail(path, f"must be finite, got {x}")
         if lo is not None and (x <= lo if strict else x < lo):
             self.fail(path, f"must be {'>' if strict else '>='} {lo:g}, got {x:g}")
+        if abs(x) > MAX_VALUE:
+            self.fail(path, f"must be at most {MAX_VALUE:g} in size, got {x:g} (larger values overflow the "
+                            f"simulation's arithmetic)")
+        if floor is not None and x < floor:
+            self.fail(path, f"must be at least {floor:g}, got {x:g} (smaller rates make delays overflow)")
         return x
 
     def integer(self, obj, path, lo=0) -> int:
@@ -182,16 +200,16 @@ class _Ctx:
             self.fail(path, f"must be >= {lo}, got {obj}")
         return int(obj)
 
-    def range(self, obj, path, lo=0.0, strict=False) -> Range:
+    def range(self, obj, path, lo=0.0, strict=False, floor=None) -> Range:
         if isinstance(obj, list):
             if len(obj) != 2:
                 self.fail(path, f"a range must be [lo, hi], got {len(obj)} values")
-            a = self.number(obj[0], f"{path}[0]", lo, strict)
-            b = self.number(obj[1], f"{path}[1]", lo, strict)
+            a = self.number(obj[0], f"{path}[0]", lo, strict, floor)
+            b = self.number(obj[1], f"{path}[1]", lo, strict, floor)
             if a > b:
                 self.fail(path, f"empty range: lo {a:g} > hi {b:g}")
             return Range(a, b)
-        x = self.number(obj, path, lo, strict)
+        x = self.number(obj, path, lo, strict, floor)
         return Range(x, x)
 
     def resources(self, obj, path) -> tuple[Range, ...]:
@@ -257,10 +275,13 @@ def _ms_spec(c: _Ctx, entry: dict, path: str, classes: dict) -> MSSpec:
     output = c.range(*get("output_mb"))
     rate = shape = scale = None
     if kind == "core":
-        rate = c.range(*get("rate"), strict=True)
+        rate = c.range(*get("rate"), strict=True, floor=MIN_POSITIVE)
     else:
         shape = c.range(*get("shape"), strict=True)
         scale = c.range(*get("scale"), strict=True)
+        if shape.lo * scale.lo < MIN_POSITIVE:
+            c.fail(get("scale")[1], f"the mean service rate shape x scale must be at least {MIN_POSITIVE:g} MB/ms, "
+                                    f"got {shape.lo * scale.lo:g} (smaller rates make delays overflow)")
     cost, w = get("cost")
     c.mapping(cost, w, required=("deploy", "maintain"), optional=("parallel",))
     return MSSpec(name, kind, resources, work, output, rate, shape, scale,
@@ -330,6 +351,9 @@ def spec_from_dict(doc: Any, source: str | None = None) -> ScenarioSpec:
     name = c.name(doc["name"], "name")
     slot = c.number(doc.get("slot_ms", 1.0), "slot_ms", strict=True)
     horizon = c.integer(doc.get("horizon_slots", 1000), "horizon_slots", lo=1)
+    if horizon > MAX_HORIZON:
+        c.fail("horizon_slots", f"must be at most {MAX_HORIZON:,} slots, got {horizon:,} (the engine keeps "
+                                f"per-slot arrays)")
     load = c.number(doc.get("load", 1.0), "load")
 
     # nodes
@@ -376,7 +400,8 @@ def spec_from_dict(doc: Any, source: str | None = None) -> ScenarioSpec:
         if rate is None:
             c.fail(f"{p}.rate", "missing (no default links.rate)")
         links.append(LinkSpec(e["u"], e["v"],
-                              c.range(rate, f"{p}.rate" if "rate" in e else "links.rate", strict=True),
+                              c.range(rate, f"{p}.rate" if "rate" in e else "links.rate", strict=True,
+                                      floor=MIN_POSITIVE),
                               c.range(e.get("propagation", L.get("propagation", 0.0)),
                                       f"{p}.propagation" if "propagation" in e else "links.propagation")))
     g = nx.Graph()
@@ -401,6 +426,11 @@ def spec_from_dict(doc: Any, source: str | None = None) -> ScenarioSpec:
     tasks = [_task_spec(c, e, f"task_types.types[{i}]", ms_names, defaults)
              for i, e in enumerate(c.seq(T["types"], "task_types.types"))]
     _unique(c, [t.name for t in tasks], "task_types.types")
+    used = {st for t in tasks for st in t.stages}
+    for i, m in enumerate(mss):
+        if m.name not in used:
+            warnings.warn(f"{source + ': ' if source else ''}microservices[{i}] ({m.name}): no task type uses it; "
+                          f"nothing is placed for it", ScenarioWarning, stacklevel=2)
 
     # users
     U = c.mapping(doc["users"], "users", optional=("rate_per_ms", "list", "per_node_kind"))
@@ -446,7 +476,8 @@ def spec_from_dict(doc: Any, source: str | None = None) -> ScenarioSpec:
 
 
 def load_spec(path: str | Path) -> ScenarioSpec:
-    """Read and validate a scenario YAML file (``yaml.safe_load`` only).
+    """Read and validate a scenario YAML file (safe loading, YAML 1.2 floats such as ``5e-4``:
+    :func:`edgefm.scenario.yamlfile.load_yaml`).
 
     Raises
     ------
@@ -454,6 +485,8 @@ def load_spec(path: str | Path) -> ScenarioSpec:
         One line naming the file, the field path and the reason.
     """
     import yaml
+
+    from .yamlfile import load_yaml
 
     path = Path(path)
     if not path.exists():
@@ -467,7 +500,7 @@ def load_spec(path: str | Path) -> ScenarioSpec:
     except OSError as exc:
         raise ScenarioError(f"cannot read file ({exc.strerror or type(exc).__name__})", source=path.name) from None
     try:
-        doc = yaml.safe_load(text)
+        doc = load_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         if mark is not None:

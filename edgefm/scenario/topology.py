@@ -54,14 +54,13 @@ def topology_doc(name: str, *, ed_per_site: int = 1, n_fm: int = 1, base: str | 
     rate_per_ms : float or (lo, hi), optional
         Per-(user, type) arrival rate; default the base file's.
     """
-    import yaml
-
     from ..paths import data_path
+    from .yamlfile import load_yaml
 
     if ed_per_site < 0 or n_fm < 1:
         raise ScenarioError("ed_per_site must be >= 0 and n_fm >= 1", field="topology")
     base = Path(base) if base is not None else data_path("scenarios", "paper.yaml")
-    doc = yaml.safe_load(base.read_text(encoding="utf-8"))
+    doc = load_yaml(base.read_text(encoding="utf-8"))
     topo = _load_topology(name)
     ids = [str(n["id"]) for n in topo["nodes"]]
     site = {i: f"S{k}" for k, i in enumerate(ids)}
