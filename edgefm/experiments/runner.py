@@ -47,7 +47,7 @@ def _placement_cached(scenario, solver: str, variant: str | None, time_limit: fl
     import os
     import pickle
 
-    d = _cache_dir()
+    d = None if callable(solver) else _cache_dir()  # a user's callable has no stable key across processes
     path = d / f"{_disk_key(scenario, solver, variant, time_limit)}.pkl" if d is not None else None
     if path is not None and path.exists():
         try:
@@ -63,9 +63,12 @@ def _placement_cached(scenario, solver: str, variant: str | None, time_limit: fl
     return out
 
 
-def _solve_placement(scenario, solver: str, variant: str | None, time_limit: float | None):
+def _solve_placement(scenario, solver, variant: str | None, time_limit: float | None):
     from ..errors import InfeasibleError
     from ..placement import place
+
+    if callable(solver):  # a registered method's own placement: (V, M) counts or a Placement
+        return solver(scenario), scenario.load
 
     try:
         return place(scenario, solver=solver, variant=variant, time_limit=time_limit), scenario.load
@@ -92,8 +95,12 @@ def _solve_placement(scenario, solver: str, variant: str | None, time_limit: flo
     return place(scenario.with_load(lo), solver=solver, variant=variant, time_limit=time_limit), lo
 
 
-def core_placement(scenario, solver: str = "scip", variant: str | None = None, time_limit: float | None = 60.0):
+def core_placement(scenario, solver="scip", variant: str | None = None, time_limit: float | None = 60.0):
     """The core placement a method uses (cached per scenario, solver and variant).
+
+    ``solver`` is a method's ``placement``: ``"scip"`` (E14), ``"greedy"`` (least loaded), another
+    :func:`~edgefm.placement.place` solver, or a callable ``placement(scenario)`` registered with
+    :func:`edgefm.register_method` (returns a Placement or a (V, M) array; not cached on disk).
 
     Placements are solved for the load they serve. When the nodes cannot host
     the mean core occupancy of that load (E14 infeasible: the draw is

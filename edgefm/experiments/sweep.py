@@ -71,6 +71,7 @@ class SweepSpec:
     overrides: tuple = ({},)
     quick: dict = field(default_factory=dict)
     source: str | None = None
+    plugins: tuple = ()
 
 
 def _err(reason, fld, src):
@@ -96,13 +97,14 @@ def _seeds(val, fld, src) -> tuple:
 
 
 def _methods(val, fld, src) -> tuple:
-    from ..control import METHODS
+    from ..control import REGISTRY
 
     if not isinstance(val, list) or not val:
         raise _err(f"expected a non-empty list of methods, got {val!r}", fld, src)
     for i, m in enumerate(val):
-        if m not in METHODS:
-            raise _err(f"unknown method {m!r} (choose from {', '.join(METHODS)})", f"{fld}[{i}]", src)
+        if m not in REGISTRY:
+            raise _err(f"unknown method {m!r} (choose from {', '.join(REGISTRY)}; a method of your own needs "
+                       f"its module in plugins)", f"{fld}[{i}]", src)
     return tuple(val)
 
 
@@ -173,13 +175,18 @@ def load_sweep(path: str | Path) -> SweepSpec:
         raise _err(f"not valid YAML ({str(exc).splitlines()[0]})", None, src) from None
     if not isinstance(raw, dict):
         raise _err("expected a mapping at the top level", None, src)
-    allowed = {"name", "scenario", "seeds", "methods", "loads", "overrides", "quick", "description"}
+    allowed = {"name", "scenario", "seeds", "methods", "loads", "overrides", "quick", "description", "plugins"}
     for k in raw:
         if k not in allowed:
             raise _err(f"unknown key (choose from {', '.join(sorted(allowed))})", str(k), src)
     for k in ("name", "scenario", "seeds", "methods", "loads"):
         if k not in raw:
             raise _err("required key is missing", k, src)
+    plugins = raw.get("plugins") or []
+    if not isinstance(plugins, list) or not all(isinstance(p, str) and p for p in plugins):
+        raise _err(f"expected a list of module names, got {plugins!r}", "plugins", src)
+    for i, mod in enumerate(plugins):
+        _import_plugin(mod, f"plugins[{i}]", src)
     name = raw["name"]
     if not isinstance(name, str) or not name or not all(c.isalnum() or c in "-_." for c in name):
         raise _err(f"must be a non-empty name of letters, digits, - _ ., got {name!r}", "name", src)
@@ -214,7 +221,19 @@ def load_sweep(path: str | Path) -> SweepSpec:
                          f"overrides[{i}].controller", src)
     return SweepSpec(name=name, scenario=str(found.resolve()), seeds=_seeds(raw["seeds"], "seeds", src),
                      methods=methods, loads=_loads(raw["loads"], "loads", src),
-                     overrides=overrides, quick=q, source=str(path))
+                     overrides=overrides, quick=q, source=str(path), plugins=tuple(plugins))
+
+
+def _import_plugin(mod: str, fld, src) -> None:
+    """Import a user module that registers methods (:func:`edgefm.register_method`)."""
+    import importlib
+
+    try:
+        importlib.import_module(mod)
+    except ModuleNotFoundError as exc:
+        raise _err(f"no module named {exc.name!r} (is it on PYTHONPATH?)", fld, src) from None
+    except Exception as exc:  # a user's module: one line
+        raise _err(f"importing {mod!r} failed: {type(exc).__name__}: {exc}", fld, src) from None
 
 
 def _controller_keys(params: dict, methods, fld, src) -> None:
@@ -246,8 +265,9 @@ def cells(spec: SweepSpec, quick: bool = False) -> list[dict]:
     overrides = [dict(o, horizon_slots=q["horizon_slots"]) if "horizon_slots" in q else dict(o)
                  for o in spec.overrides]
     sha = _file_sha256(spec.scenario)
+    extra = {"plugins": list(spec.plugins)} if spec.plugins else {}
     return [dict(scenario=spec.scenario, scenario_sha256=sha, seed=int(s), method=m, load=float(ld),
-                 override=o)
+                 override=o, **extra)
             for o in overrides for ld in loads for m in methods for s in seeds]
 
 
@@ -284,9 +304,13 @@ def run_cell(cell: dict) -> dict:
     process of the cell (poisson, mmpp, code or conv).
     """
     _one_thread()
+    import importlib
+
     from ..scenario.sample import load_scenario
     from .runner import run_method
 
+    for mod in cell.get("plugins", ()):  # a Dask worker registers the user's methods too
+        importlib.import_module(mod)
     o = cell["override"]
     sc = load_scenario(cell["scenario"], seed=cell["seed"], load=cell["load"])
     if "horizon_slots" in o:
