@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .paths import project_root
+from .paths import project_root, results_root
 
 __all__ = ["NotebookRun", "find_notebooks", "run_notebooks", "project_root", "expected_figures"]
 
@@ -100,7 +100,9 @@ def run_notebooks(quick: bool = False, only: list[str] | None = None, keep_going
     keep_going : bool
         Run the remaining notebooks after a failure.
     results : path, optional
-        Output folder (default ``results/`` in the clone).
+        Output folder. Default: :func:`edgefm.paths.results_root` (the clone's ``results/``), its
+        ``quick/`` sub-folder for a quick run, and ``runs/<name=value,...>`` for extra
+        ``parameters``, so neither replaces the figures and summaries of the full run.
     parameters : dict, optional
         Extra papermill parameters passed to every notebook.
 
@@ -109,7 +111,11 @@ def run_notebooks(quick: bool = False, only: list[str] | None = None, keep_going
     list of NotebookRun
     """
     root = root or project_root()
-    results = Path(results) if results is not None else root / "results"
+    if results is None:
+        results = results_root() / ("quick" if quick else "")
+        if parameters:
+            results = results / "runs" / ",".join(f"{k}={parameters[k]}" for k in sorted(parameters))
+    results = Path(results)
     outdir, figdir = results / "notebooks", results / "figures"
     outdir.mkdir(parents=True, exist_ok=True)
     figdir.mkdir(parents=True, exist_ok=True)
@@ -154,14 +160,25 @@ def _run(nbs, results, outdir, figdir, quick, parameters, keep_going, progress, 
             print(f"{r.status} in {r.seconds:.1f} s" + (f", {len(r.figures)} figures" if r.figures else ""))
         if runs[-1].status != "ok" and not keep_going:
             break
-    manifest = {
-        "commit": _git_commit(root),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "parameters": params,
-        "python": sys.executable,
-        "versions": _versions(),
-        "total_seconds": sum(r.seconds for r in runs),
-        "notebooks": [asdict(r) for r in runs],
-    }
-    (results / "manifest.json").write_text(json.dumps(manifest, indent=2))
+    _write_manifest(results / "manifest.json", runs, params, root)
     return runs
+
+
+def _write_manifest(path: Path, runs, params: dict, root: Path) -> dict:
+    """Merge this call's runs into the manifest: one entry per notebook, the run that made its
+    current outputs (each entry with its own commit, time and parameters); notebooks not run now
+    keep their entries. The top-level fields describe the latest call."""
+    run_info = {"commit": _git_commit(root), "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "parameters": params}
+    try:
+        old = json.loads(path.read_text()) if path.is_file() else {}
+    except (OSError, ValueError):
+        old = {}
+    entries = {e["notebook"]: e for e in old.get("notebooks", []) if isinstance(e, dict) and "notebook" in e}
+    for r in runs:
+        entries[r.notebook] = {**asdict(r), **run_info}
+    manifest = {**run_info, "python": sys.executable, "versions": _versions(),
+                "total_seconds": sum(r.seconds for r in runs),
+                "notebooks": [entries[k] for k in sorted(entries)]}
+    path.write_text(json.dumps(manifest, indent=2))
+    return manifest

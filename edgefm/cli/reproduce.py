@@ -8,7 +8,7 @@ __all__ = ["add_parser", "run"]
 
 def add_parser(sub) -> None:
     """Add the ``reproduce`` sub-command to an ``argparse`` sub-parser collection."""
-    p = sub.add_parser("reproduce", help="run notebooks/NN_*.ipynb with papermill, results under results/")
+    p = sub.add_parser("reproduce", help="run notebooks/NN_*.ipynb with papermill, results under results/ (--quick: results/quick/)")
     p.add_argument("--quick", action="store_true", help="QUICK=True: small grids, same code paths")
     p.add_argument("--only", nargs="+", metavar="NN", help="notebook numbers or stems to run")
     p.add_argument("--keep-going", action="store_true", help="run the remaining notebooks after a failure")
@@ -24,5 +24,8 @@ def run(args) -> int:
     failed = [r for r in runs if r.status != "ok"]
     for r in failed:
         print(r.error, file=sys.stderr)
-    print(f"{len(runs) - len(failed)} notebooks ok, {len(failed)} failed; manifest in results/manifest.json")
+    from ..paths import results_root
+
+    where = results_root() / ("quick" if args.quick else "")
+    print(f"{len(runs) - len(failed)} notebooks ok, {len(failed)} failed; manifest in {where / 'manifest.json'}")
     return 1 if failed else 0

@@ -35,9 +35,9 @@ def _cache_dir():
     env = os.environ.get("EDGEFM_PLACEMENT_CACHE")
     if env == "off":
         return None
-    from ..plots import results_dir
+    from ..paths import results_root
 
-    return Path(env) if env else results_dir() / "cache" / "placements"
+    return Path(env) if env else results_root() / "cache" / "placements"
 
 
 @lru_cache(maxsize=128)

@@ -9,9 +9,11 @@ that dominates unpaired comparisons.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-__all__ = ["t_interval", "bootstrap_ci", "mean_ci", "paired_differences"]
+__all__ = ["t_interval", "bootstrap_ci", "mean_ci", "paired_differences", "feasible_range"]
 
 
 def t_interval(values, ci: float = 0.95) -> tuple[float, float, float]:
@@ -48,8 +50,23 @@ def bootstrap_ci(values, ci: float = 0.95, n_boot: int = 2000, seed=0) -> tuple[
     return float(lo), float(hi)
 
 
-def mean_ci(df, metric: str, by=("method", "load"), ci: float = 0.95):
-    """Mean of ``metric`` per group with its t-interval.
+def feasible_range(metric: str) -> tuple[float, float]:
+    """The values a metric can take: [0, 1] for ratios and shares, [0, ∞) for costs, latencies,
+    times and counts, else (−∞, ∞)."""
+    if metric.endswith(("_ratio", "_share", "share")):
+        return 0.0, 1.0
+    if metric.startswith(("cost", "latency", "n_", "wall", "decision")) or metric.endswith(("_ms", "_s")) or \
+            metric in ("arrivals", "on_time", "late", "unfinished"):
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
+def mean_ci(df, metric: str, by=("method", "load"), ci: float = 0.95, bounds: tuple | None = None):
+    """Mean of ``metric`` per group with its t-interval, clipped to the metric's feasible range.
+
+    With few runs (a quick sweep has n = 2) a t-interval can reach values the metric cannot take
+    (a negative cost, an on-time ratio above 1); ``low`` and ``high`` are clipped to ``bounds``
+    (default :func:`feasible_range` of the metric).
 
     Returns
     -------
@@ -62,6 +79,7 @@ def mean_ci(df, metric: str, by=("method", "load"), ci: float = 0.95):
     for key, g in df.groupby(list(by), sort=False):
         key = key if isinstance(key, tuple) else (key,)
         m, lo, hi = t_interval(g[metric], ci)
+        lo, hi = (float(np.clip(v, *(bounds or feasible_range(metric)))) if np.isfinite(v) else v for v in (lo, hi))
         rows.append(dict(zip(by, key), n=int(g[metric].notna().sum()), mean=m, low=lo, high=hi,
                          std=float(g[metric].std(ddof=1)) if len(g) > 1 else 0.0))
     return pd.DataFrame(rows)

@@ -70,9 +70,7 @@ def _clean(obj):
 
 def _path(name: str, results: str | Path | None) -> Path:
     if results is None:
-        from ..plots import (
-            results_dir,  # a function of the path only: matplotlib is not imported
-        )
+        from ..paths import results_dir
 
         results = results_dir()
     return Path(results) / "summaries" / f"{name}.json"
@@ -81,7 +79,7 @@ def _path(name: str, results: str | Path | None) -> Path:
 def write_summary(name: str, data: dict, results: str | Path | None = None) -> Path:
     """Write ``data`` as ``<results>/summaries/<name>.json`` and return the path.
 
-    ``results`` defaults to :func:`edgefm.plots.results_dir` (``$EDGEFM_RESULTS``
+    ``results`` defaults to :func:`edgefm.paths.results_dir` (``$EDGEFM_RESULTS``
     or ``results/``). NumPy scalars become JSON numbers, non-finite floats ``null``.
     """
     p = _path(name, results)

@@ -330,10 +330,10 @@ def run_cell(cell: dict) -> dict:
 
 
 def sweep_dir(spec: SweepSpec, out_dir: str | Path | None = None) -> Path:
-    """``out_dir`` or ``<results>/sweeps/<name>`` (``<results>``: :func:`edgefm.plots.results_dir`)."""
+    """``out_dir`` or ``<results>/sweeps/<name>`` (``<results>``: :func:`edgefm.paths.results_dir`)."""
     if out_dir is not None:
         return Path(out_dir)
-    from ..plots import results_dir
+    from ..paths import results_dir
 
     return results_dir() / "sweeps" / spec.name
 

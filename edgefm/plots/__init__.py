@@ -9,20 +9,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["results_dir", "figures_dir", "savefig", "use_style"]
+from ..paths import is_quick, results_dir, set_quick
 
+__all__ = ["results_dir", "figures_dir", "savefig", "use_style", "QUICK_STAMP"]
 
-def results_dir() -> Path:
-    """The results folder: ``$EDGEFM_RESULTS`` if set, else ``results/`` at the
-    project root (the folder holding ``pyproject.toml``), else ``./results``."""
-    env = os.environ.get("EDGEFM_RESULTS")
-    if env:
-        return Path(env)
-    here = Path.cwd().resolve()
-    for p in (here, *here.parents):
-        if (p / "pyproject.toml").exists() and (p / "edgefm").is_dir():
-            return p / "results"
-    return here / "results"
+#: Text stamped on every figure of a quick run.
+QUICK_STAMP = "QUICK run (small grids): not the paper's numbers"
 
 
 def figures_dir() -> Path:
@@ -32,11 +24,19 @@ def figures_dir() -> Path:
     return d
 
 
-def use_style() -> None:
-    """Apply the project's plotting style (seaborn ``whitegrid``, readable sizes)."""
+def use_style(quick: bool = False) -> None:
+    """Apply the project's plotting style (seaborn ``whitegrid``, readable sizes).
+
+    Parameters
+    ----------
+    quick : bool
+        The notebook's ``QUICK`` parameter: a quick run writes under ``results/quick/`` and stamps
+        its figures (:func:`edgefm.paths.set_quick`), so it never passes for a full run.
+    """
     import matplotlib as mpl
     import seaborn as sns
 
+    set_quick(quick)
     sns.set_theme(style="whitegrid", context="notebook")
     mpl.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight"})
 
@@ -52,10 +52,14 @@ def savefig(fig, name: str, *, outdir: str | os.PathLike | None = None) -> list[
         notebook number.
     outdir : path, optional
         Defaults to :func:`figures_dir`. The reproduction runner lists every file
-        written here in ``results/manifest.json``.
+        written here in ``results/manifest.json``. In a quick run the figure is stamped
+        :data:`QUICK_STAMP`.
     """
     d = Path(outdir) if outdir is not None else figures_dir()
     d.mkdir(parents=True, exist_ok=True)
+    if is_quick() and not any(t.get_text() == QUICK_STAMP for t in fig.texts):
+        fig.text(0.5, 0.5, QUICK_STAMP, ha="center", va="center", rotation=20, fontsize=14, color="red",
+                 alpha=0.35, zorder=100)
     paths = [d / f"{name}.png", d / f"{name}.pdf"]
     for p in paths:
         fig.savefig(p)
