@@ -4,7 +4,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: venv test quick reproduce lab bench clean
+.PHONY: venv nbfilter test quick reproduce lab bench clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
@@ -12,19 +12,29 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[dev]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (edgefm)" >/dev/null
+	$(MAKE) --no-print-directory nbfilter
 	touch $(STAMP)
+
+# git stages notebooks through edgefm/cli/nbstrip.py (no outputs, no view state): saving a notebook in
+# JupyterLab never puts outputs into a commit. Falls back to a pass-through where the module is absent.
+nbfilter:
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git config filter.nbstrip.clean "sh -c 'if [ -f edgefm/cli/nbstrip.py ] && [ -x $(VENV)/bin/python ]; then exec $(VENV)/bin/python -m edgefm.cli.nbstrip; else exec cat; fi'" && \
+	  git config filter.nbstrip.smudge cat && echo "git filter nbstrip installed (notebooks are staged without outputs)"; \
+	fi
 
 test: venv  ## run the test suite (includes every notebook in quick mode)
 	$(PY) -m pytest -q
 
-quick: venv  ## run every notebook with QUICK=True
+quick: venv  ## run every notebook with QUICK=True, results under results/quick/
 	$(VENV)/bin/edgefm reproduce --quick
 
 reproduce: venv  ## run every notebook at full size, figures under results/
 	$(VENV)/bin/edgefm reproduce
 
-lab: venv  ## open JupyterLab on notebooks/ with the project's kernel
-	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
+LAB_ARGS ?=
+lab: venv  ## JupyterLab at the project root (results/, data/ reachable), notebooks/ in view; e.g. LAB_ARGS=--allow-root
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
 
 bench: venv  ## speed benchmarks (medians printed)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done

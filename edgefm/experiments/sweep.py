@@ -385,7 +385,7 @@ def run_sweep(spec: SweepSpec | str | Path, quick: bool = False, scheduler: str 
         One row per cell, in :func:`cells` order. Written to ``results.parquet``.
     """
     import pandas as pd
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # the text bar: no ipywidgets needed, no IProgress warning in notebooks
 
     from ..errors import SimulationError
 

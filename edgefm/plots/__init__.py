@@ -41,6 +41,14 @@ def use_style(quick: bool = False) -> None:
     mpl.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight"})
 
 
+class Saved(list):
+    """The paths :func:`savefig` wrote; shows as their file names (a notebook cell that ends with
+    ``savefig(...)`` echoes ``saved 01_ec.png, 01_ec.pdf``, not absolute ``PosixPath`` objects)."""
+
+    def __repr__(self) -> str:
+        return "saved " + ", ".join(p.name for p in self)
+
+
 def savefig(fig, name: str, *, outdir: str | os.PathLike | None = None) -> list[Path]:
     """Save ``fig`` as ``NAME.png`` and ``NAME.pdf`` and return both paths.
 
@@ -60,7 +68,7 @@ def savefig(fig, name: str, *, outdir: str | os.PathLike | None = None) -> list[
     if is_quick() and not any(t.get_text() == QUICK_STAMP for t in fig.texts):
         fig.text(0.5, 0.5, QUICK_STAMP, ha="center", va="center", rotation=20, fontsize=14, color="red",
                  alpha=0.35, zorder=100)
-    paths = [d / f"{name}.png", d / f"{name}.pdf"]
+    paths = Saved([d / f"{name}.png", d / f"{name}.pdf"])
     for p in paths:
         fig.savefig(p)
     return paths
