@@ -33,8 +33,8 @@ from . import REGISTRY, MethodSpec
 
 __all__ = ["register_method", "unregister_method", "PLACEMENTS"]
 
-#: Named core placements a method can run on (besides a callable).
-PLACEMENTS = ("scip", "greedy")
+#: Named core placements a method can run on (besides a callable): those of the built-in methods.
+PLACEMENTS = tuple(dict.fromkeys(s.placement for s in REGISTRY.values() if isinstance(s.placement, str)))
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
 
 
@@ -48,8 +48,9 @@ def register_method(name: str, controller, placement="scip", *, description: str
         Letters, digits, ``_`` or ``-``, starting with a letter.
     controller : type or str
         The controller class, or ``"module:Class"`` for one imported when a run builds it.
-    placement : {"scip", "greedy"} or callable
-        The core placement the method runs on; a callable gets the scenario and returns a
+    placement : str or callable
+        The core placement the method runs on: one of :data:`PLACEMENTS` (``"scip"``: E14 as
+        ``proposed``; ``"greedy"``: least loaded as ``lbrr``), or a callable that gets the scenario and returns a
         :class:`~edgefm.placement.model.Placement` or a (V, M) instance-count array.
     description : str
     replace : bool

@@ -76,8 +76,16 @@ def _path(name: str, results: str | Path | None) -> Path:
     return Path(results) / "summaries" / f"{name}.json"
 
 
+class SavedPath(type(Path())):
+    """A path that shows as ``saved NAME`` (a notebook cell ending in ``write_summary(...)`` echoes
+    that, not an absolute ``PosixPath``); otherwise an ordinary :class:`pathlib.Path`."""
+
+    def __repr__(self) -> str:
+        return f"saved {self.name}"
+
+
 def write_summary(name: str, data: dict, results: str | Path | None = None) -> Path:
-    """Write ``data`` as ``<results>/summaries/<name>.json`` and return the path.
+    """Write ``data`` as ``<results>/summaries/<name>.json`` and return the path (a :class:`SavedPath`).
 
     ``results`` defaults to :func:`edgefm.paths.results_dir` (``$EDGEFM_RESULTS``
     or ``results/``). NumPy scalars become JSON numbers, non-finite floats ``null``.
@@ -85,7 +93,7 @@ def write_summary(name: str, data: dict, results: str | Path | None = None) -> P
     p = _path(name, results)
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(json.dumps(_clean(data), indent=2, sort_keys=True) + "\n")
-    return p
+    return SavedPath(p)
 
 
 def read_summary(name_or_path, results: str | Path | None = None) -> dict:
