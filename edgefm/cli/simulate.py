@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("simulate", help="simulate one method on a sampled scenario")
     p.add_argument("--scenario", required=True, help="scenario YAML file")
     p.add_argument("--seed", type=nonneg_int, default=0, help="scenario and run seed (integer >= 0)")
-    p.add_argument("--method", default="proposed", help="proposed, propavg, lbrr, ga, hpa, static or a "
+    p.add_argument("--method", default="proposed", help="proposed, propavg, lbrr, ga, hpa, static, edgefm or a "
                                                         "method registered by a --plugin module")
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                    help="import MODULE first (it may call edgefm.register_method); repeatable")
@@ -65,7 +65,7 @@ def run(args) -> int:
     if sized is not None and sized < sc.load:
         print(f"  placement sized for load {sized:.2f} (E14 infeasible at {sc.load:.2f})")
     ratio = "-" if res.on_time_ratio != res.on_time_ratio else f"{res.on_time_ratio:.1%}"
-    print(f"  on time {res.on_time} ({ratio}), late {res.late}, unfinished {res.unfinished}")
+    print(f"  on time {res.on_time} ({ratio}), late {res.late}, unfinished {res.unfinished}, shed {res.shed}")
     lat = res.latency_ms
     print(f"  latency ms: mean {_f(lat['mean'])}, p95 {_f(lat['p95'])}, p99 {_f(lat['p99'])}")
     print(f"  cost {res.cost_total:,.0f} = " + ", ".join(f"{k} {v:,.0f}" for k, v in res.cost_parts.items()))

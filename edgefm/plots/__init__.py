@@ -11,7 +11,10 @@ from pathlib import Path
 
 from ..paths import is_quick, results_dir, set_quick
 
-__all__ = ["results_dir", "figures_dir", "savefig", "use_style", "QUICK_STAMP"]
+__all__ = ["results_dir", "figures_dir", "savefig", "use_style", "method_palette", "METHOD_ORDER", "QUICK_STAMP"]
+
+#: Methods in reporting order; each keeps its colour (tab10 index) in every figure.
+METHOD_ORDER = ("proposed", "propavg", "lbrr", "ga", "hpa", "static", "edgefm")
 
 #: Text stamped on every figure of a quick run.
 QUICK_STAMP = "QUICK run (small grids): not the paper's numbers"
@@ -72,3 +75,16 @@ def savefig(fig, name: str, *, outdir: str | os.PathLike | None = None) -> list[
     for p in paths:
         fig.savefig(p)
     return paths
+
+
+def method_palette(methods=None) -> dict:
+    """One colour per method, the same in every figure: tab10 by position in :data:`METHOD_ORDER`
+    (``edgefm`` is tab10's seventh, pink); other names take the next free colours."""
+    import seaborn as sns
+
+    base = sns.color_palette("tab10", 10)
+    pal = {m: base[i] for i, m in enumerate(METHOD_ORDER)}
+    extra = [m for m in (methods or ()) if m not in pal]
+    for j, m in enumerate(extra):
+        pal[m] = base[(len(METHOD_ORDER) + j) % 10]
+    return pal if methods is None else {m: pal[m] for m in methods}
