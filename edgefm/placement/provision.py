@@ -49,10 +49,12 @@ from .queueing import light_servers, max_rate, servers_for
 __all__ = ["Provision", "provision", "stage_budgets", "path_tails"]
 
 #: Version of the program E24; part of the placement cache key, so a change re-solves.
-PROGRAM_VERSION = 2
+PROGRAM_VERSION = 3
 #: Admission weight B of E24 (cost units per admitted task/ms): far above any per-slot cost
 #: of serving one task/ms, so admitting comes first.
 ADMIT_WEIGHT = 1e4
+#: Relative gap of the first (admission) solve: Σα within 0.5 % of its optimum, status and gap reported.
+ADMIT_GAP = 5e-3
 #: γ of E24: cost units per (task/ms × ms) of path excess.
 PATH_WEIGHT = 0.05
 
@@ -246,9 +248,10 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
     time_limit : float, optional
         Seconds for the solver; a stop returns the incumbent with its status and gap.
     gap : float
-        Relative MIP gap at which each of the two solves stops: first the largest admitted
-        rate Σα, then, with Σα held at that optimum, the cheapest instances and shortest
-        paths (the lexicographic order of E24; the weight B is not used numerically).
+        Relative MIP gap of the second solve. The program is solved lexicographically (the
+        weight B is not used numerically): first the largest admitted rate Σα (to
+        :data:`ADMIT_GAP`), then, with Σα held at that value, the cheapest instances and
+        shortest paths (to ``gap``), each within half of ``time_limit``.
 
     Returns
     -------
@@ -356,7 +359,7 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap) -> Provision:
     t1 = time.perf_counter()
     warnings.simplefilter("ignore", TimeLimitWarning)  # the result carries the status and the gap
     first = solve(MILP(c=c1, A=A, lb_row=lo_r, ub_row=hi_r, lb=lb, ub=ub, integrality=integ),
-                  solver=solver, time_limit=None if time_limit is None else time_limit / 2, gap=gap)
+                  solver=solver, time_limit=None if time_limit is None else time_limit / 2, gap=ADMIT_GAP)
     first.raise_for_status()
     best = -float(first.objective)
     if time_limit is not None:
