@@ -86,6 +86,10 @@ def test_callable_placement_and_string_target(plugin_path):
     try:
         res = edgefm.run_method(sc, "two_each_mine", seed=0)
         assert seen == [sc] and res.counters["placement_status"] == "given" and res.arrivals > 0
+        cell = dict(scenario=str(PAPER), scenario_sha256="x", seed=0, method="two_each_mine", load=1.0, override={})
+        k1 = sw.cell_key(cell)
+        edgefm.register_method("two_each_mine", "two_each:TwoEach", placement=mine, version="2", replace=True)
+        assert sw.cell_key(cell) != k1  # a new version of the method re-runs its sweep cells
     finally:
         edgefm.unregister_method("two_each_mine")
     assert "two_each_mine" not in REGISTRY

@@ -38,8 +38,8 @@ PLACEMENTS = tuple(dict.fromkeys(s.placement for s in REGISTRY.values() if isins
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]*$")
 
 
-def register_method(name: str, controller, placement="scip", *, description: str = "", replace: bool = False,
-                    **defaults) -> MethodSpec:
+def register_method(name: str, controller, placement="scip", *, description: str = "", version: str = "",
+                    replace: bool = False, **defaults) -> MethodSpec:
     """Register a tier-2 method under ``name``.
 
     Parameters
@@ -53,6 +53,9 @@ def register_method(name: str, controller, placement="scip", *, description: str
         ``proposed``; ``"greedy"``: least loaded as ``lbrr``), or a callable that gets the scenario and returns a
         :class:`~edgefm.placement.model.Placement` or a (V, M) instance-count array.
     description : str
+    version : str
+        Change it when the method changes: it enters the sweep cache key of the method's cells, so
+        a sweep re-runs them instead of reusing rows of the old method.
     replace : bool
         Allow re-registering an existing name (never a built-in one).
     **defaults
@@ -83,7 +86,7 @@ def register_method(name: str, controller, placement="scip", *, description: str
         for attr in ("reset", "decide"):
             if not callable(getattr(controller, attr, None)):
                 raise ValueError(f"controller {controller.__name__} has no {attr}() method")
-    spec = MethodSpec(name, controller, placement, dict(defaults), description)
+    spec = MethodSpec(name, controller, placement, dict(defaults), description, version=str(version))
     REGISTRY[name] = spec
     return spec
 
