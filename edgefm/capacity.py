@@ -1,4 +1,4 @@
-"""Effective capacity, effective bandwidth and the statistical delay of a light stage.
+"""Effective capacity, effective bandwidth and the QoS exponent of a service process (E20).
 
 Implements Eq. E20 (effective capacity of a service process; Wu & Negi, IEEE TWC
 2003) and the QoS exponent it defines, plus the effective bandwidth of arrivals
