@@ -56,7 +56,7 @@ from .queueing import light_servers, max_rate, servers_for
 __all__ = ["Provision", "provision", "stage_budgets", "path_tails", "best_paths"]
 
 #: Version of the program E24; part of the placement cache key, so a change re-solves.
-PROGRAM_VERSION = 8
+PROGRAM_VERSION = 9
 #: Admission weight B of E24 (cost units per admitted task/ms): far above any per-slot cost
 #: of serving one task/ms, so admitting comes first.
 ADMIT_WEIGHT = 1e4
@@ -285,7 +285,7 @@ def _rho(scenario, budget: np.ndarray, eps: float) -> np.ndarray:
             c = servers_for(rate, s, budget[m], eps, 0.0)
             rho[m] = max_rate(c, s, budget[m], eps, 0.0) * s / c
         else:
-            c = light_servers(rate, ms.work, ms.shape, ms.scale, budget[m], eps, scenario.slot_ms)
+            c = light_servers(rate, ms.work, ms.shape, ms.scale, budget[m], eps, scenario.slot_ms, split=True)
             # admission cap: an instance takes at most y_max jobs at once, and a slot's arrivals
             # (Poisson(λΔ)) must find room with probability 1 − ε
             from scipy.stats import poisson
