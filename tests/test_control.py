@@ -10,7 +10,7 @@ import pytest
 
 import edgefm
 from edgefm.control import METHODS, REGISTRY, make_controller
-from edgefm.control.base import RunContext, State
+from edgefm.control.base import Decision, RunContext, State
 from edgefm.control.exact import per_slot_gap, solve_exact
 from edgefm.control.ga import ga_minimize
 from edgefm.control.hpa import Stabilizer, hpa_desired
@@ -309,7 +309,8 @@ def test_end_to_end_conservation(paper, core_x, name):
 
 
 def test_candidate_pruning_is_exact(monkeypatch):
-    """Algorithm 1 with exact node pruning and resumed routing (_MSState.first_stage) decides as without."""
+    """Algorithm 1 with exact node pruning and resumed routings (_MSState.first_stage) decides as without,
+    in the Python reference and in the compiled kernel alike."""
     import edgefm.control.proposed as prop
     from edgefm.experiments.runner import run_method
     from edgefm.scenario import sample_scenario
@@ -328,10 +329,47 @@ def test_candidate_pruning_is_exact(monkeypatch):
         return out
 
     monkeypatch.setattr(prop._MSState, "first_stage", counting)
-    pruned = run_method(sc, "proposed", seed=1, arrivals=arr, placement=p)
+    ref = {"solver": "reference"}
+    pruned = run_method(sc, "proposed", seed=1, arrivals=arr, placement=p, overrides=ref)
     monkeypatch.setattr(prop._MSState, "first_stage", lambda self, g1: np.zeros(self.Ra.shape[1], dtype=int))
-    full = run_method(sc, "proposed", seed=1, arrivals=arr, placement=p)
+    full = run_method(sc, "proposed", seed=1, arrivals=arr, placement=p, overrides=ref)
     assert sum(n for n, _ in calls) > 0 and sum(k for _, k in calls) > 0  # pruned nodes and resumed routings
-    assert pruned.on_time_ratio == full.on_time_ratio and pruned.cost_parts == full.cost_parts
-    assert np.array_equal(pruned.task_latency, full.task_latency, equal_nan=True)
-    assert np.array_equal(pruned.light_instances, full.light_instances)
+    monkeypatch.undo()
+    ctrls = {}
+    for prune in (True, False):
+        c = ctrls[prune] = make_controller("proposed", sc, prune=prune)
+        kern = simulate(sc, arr, p.x, c, seed=1)
+        assert kern.on_time_ratio == full.on_time_ratio and kern.cost_parts == full.cost_parts
+        assert np.array_equal(kern.task_latency, full.task_latency, equal_nan=True)
+        assert np.array_equal(kern.light_instances, full.light_instances)
+    assert ctrls[True].pruned_nodes > 0 and ctrls[True].resumed_stages > 0
+    assert ctrls[False].pruned_nodes == 0 == ctrls[False].resumed_stages
+    for r in (pruned, full):
+        assert r.on_time_ratio == full.on_time_ratio and r.cost_parts == full.cost_parts
+        assert np.array_equal(r.task_latency, full.task_latency, equal_nan=True)
+        assert np.array_equal(r.light_instances, full.light_instances)
+
+
+@pytest.mark.parametrize("kind", ["ec", "avg"])
+def test_kernel_solver_equals_reference_each_slot(paper, core_x, kind):
+    """The compiled Algorithm 1 returns the reference solve_greedy's solution bit for bit, slot by slot."""
+    from edgefm.control.proposed import ProposedController
+
+    class Both(ProposedController):
+        def decide(self, state):
+            self.debt.update(state.active_tasks, state.now)
+            w = self.debt.weights(state.stage_task)
+            ref = solve_greedy(self.problem(state, w), self.g)
+            for prune in (False, True):
+                self._track = prune
+                got = self.solve(state, w)
+                assert np.array_equal(got.x, ref.x) and np.array_equal(got.route, ref.route)
+                assert np.array_equal(got.level, ref.level) and np.array_equal(got.dhat, ref.dhat)
+                assert got.objective == ref.objective and got.added == ref.added
+            self.checked += 1
+            return Decision(light_counts=ref.x, parallelism=self.y, route=ref.route)
+
+    c = Both(kind=kind)
+    c.checked = 0
+    simulate(paper.with_load(2.0), poisson_arrivals(paper.with_load(2.0), seed=3, n_slots=60), core_x, c, seed=3)
+    assert c.checked > 60
