@@ -206,6 +206,13 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
                 lev[a, v, j] = srt[j]
                 gv[a, v, j] = g[m, srt[j]]
     buf = np.empty(lmax + y + 1, dtype=np.int64)
+    # g nondecreasing over levels 1..y (then a node's g values are sorted and candidates merge)
+    mono = np.ones(M, dtype=np.bool_)
+    for m in range(M):
+        for l in range(2, y + 1):
+            if not (g[m, l - 1] <= g[m, l]):
+                mono[m] = False
+                break
     # base routings
     base = np.zeros(G)
     dhat = np.zeros(S)
@@ -232,7 +239,7 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
                               ks[g0:g1_], dhat[g0:g1_], prefix[g0 + a:g1_ + a + 1], cnt[g0 + a:g1_ + a + 1], dummy)
         else:
             r = _refresh(a - G, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, first, x, prev, up,
-                         avail, dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy)
+                         avail, dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono)
             n_pruned += r[0]
             n_resumed += r[1]
         a += 1
@@ -277,7 +284,7 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
         base[a] = _rebase(R[g0:g1_], w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], zk, track, nodes[g0:g1_], ks[g0:g1_],
                           dhat[g0:g1_], prefix[g0 + a:g1_ + a + 1], cnt[g0 + a:g1_ + a + 1], dummy)
         r = _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, first, x, prev, up, avail,
-                     dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy)
+                     dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono)
         n_pruned += r[0]
         n_resumed += r[1]
         for a2 in range(G):
@@ -322,7 +329,7 @@ def _rebase(R, w, pen, gv, nlev, zk, track, nodes, ks, dhat, prefix, cnt, dummy)
 
 @njit(cache=True)
 def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, first, x, prev, up, avail, dem,
-             c_dp, c_run, g, y, eta, track, cand, zk, dummy):
+             c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono):
     """Gains of one more instance of group ``a``'s MS on every node that fits (``refresh`` of solve_greedy)."""
     m = gms[a]
     g0, g1_ = gptr[a], gptr[a + 1]
@@ -352,7 +359,20 @@ def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, 
                 continue
             resumed += f
         n = nlev[a, v]
-        if n:
+        if n and mono[m]:
+            # sorted(old + new)[:L] by g value: both runs are sorted (g nondecreasing), merge them
+            nc = min(L, n + n_new)
+            i1 = 0
+            i2 = 0
+            for j in range(nc):
+                if i2 >= n_new or (i1 < n and gv[a, v, i1] <= g[m, i2 + 1]):
+                    cand[j] = gv[a, v, i1]
+                    i1 += 1
+                else:
+                    cand[j] = g[m, i2 + 1]
+                    i2 += 1
+            row = cand[:nc]
+        elif n:
             # sorted(old + new)[:L], by g value
             for j in range(n):
                 cand[j] = gv[a, v, j]
@@ -374,3 +394,16 @@ def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, 
             tot = _route(Rg, w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], v, row, nc, 0, zk, 0.0, False, zk, zk, dummy)
         gains[a, v] = base[a] - tot - dcost
     return pruned, resumed
+
+
+@njit(cache=True)
+def debt_update(H, arrival, deadline, active, now, h_min):
+    """Eq. E18 for the ``active`` task ids, in place; returns their new H (as LatencyDebt.peek/update)."""
+    out = np.empty(len(active))
+    for i in range(len(active)):
+        j = active[i]
+        v = H[j] + (now - arrival[j]) - deadline[j]
+        out[i] = h_min if h_min > v else v
+    for i in range(len(active)):
+        H[active[i]] = out[i]
+    return out

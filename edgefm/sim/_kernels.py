@@ -288,3 +288,15 @@ def ready_rows(stages, st_npar, st_par, st_task, st_ms, st_finish, st_node, task
                     r = f + b * per_mb[u, v]
                     if r > st_rdy[s, v]:
                         st_rdy[s, v] = r
+
+
+@njit(cache=True)
+def active_tasks(lo, hi, task_done, task_shed):
+    """Ids in [lo, hi) of tasks neither finished nor shed, and the first such id (``hi`` if none)."""
+    out = np.empty(hi - lo, dtype=np.int64)
+    n = 0
+    for j in range(lo, hi):
+        if not (task_done[j] or task_shed[j]):
+            out[n] = j
+            n += 1
+    return out[:n], (out[0] if n else hi)

@@ -253,6 +253,7 @@ class Engine:
                          task_deadline_ms=self.task_deadline, rng=stream(self.seed, "policy"),
                          options=self.options)
         self.ctrl.reset(ctx)
+        self._active_lo = 0  # tasks before it are all finished or shed
         # finish events not yet processed: stage, its generation when scheduled, bucket slot
         pend_s = pend_g = pend_b = np.empty(0, dtype=np.int64)
         # MS -> waiting core stages, sorted (oldest task first); dict order = dispatch order
@@ -387,7 +388,7 @@ class Engine:
             free = sc.capacity - self.core_use - counts @ light_dem if len(st_order) else base_free
             if not node_up.all():
                 free = np.where(node_up[:, None], free, 0.0)
-            active = (lambda t=t: np.flatnonzero((self.task_slot <= t) & ~self.task_done & ~self.task_shed))
+            active = (lambda t=t: self._active(t))
             state = State(
                 t=t, now=now, stage=lw, stage_ms=self.st_ms[lw], stage_task=self.st_task[lw], ready=ready,
                 inst_node=inst_node.copy(), inst_ms=inst_ms.copy(), inst_jobs=jobs, inst_backlog=backlog,
@@ -519,6 +520,12 @@ class Engine:
         return summarize(self, t, wall, t_ctrl, np.array(dec_times), dict(
             core_deploy=core_deploy, core_maintain=core_maintain, **cost), stats,
             np.array(light_series), np.array(wait_series))
+
+    def _active(self, t: int) -> np.ndarray:
+        """Ids of tasks arrived by slot ``t``, neither finished nor shed (ascending)."""
+        hi = int(self.arr_ptr[min(t + 1, self.T)]) if self.T else 0
+        ids, self._active_lo = _k.active_tasks(min(self._active_lo, hi), hi, self.task_done, self.task_shed)
+        return ids
 
     def _core_view(self, core_wait: dict) -> CoreView:
         w = np.concatenate([np.empty(0, dtype=np.int64)] + [core_wait[m] for m in sorted(core_wait)])
