@@ -373,3 +373,34 @@ def test_kernel_solver_equals_reference_each_slot(paper, core_x, kind):
     c.checked = 0
     simulate(paper.with_load(2.0), poisson_arrivals(paper.with_load(2.0), seed=3, n_slots=60), core_x, c, seed=3)
     assert c.checked > 60
+
+
+@pytest.mark.parametrize("name", ["hpa", "lbrr"])
+def test_kernel_decide_equals_reference_each_slot(paper, core_x, name):
+    """hpa and lbrr decide through compiled kernels exactly as their numpy references, slot by slot
+    (including a node failure, so that down nodes are exercised)."""
+    from edgefm.sim.engine import Failure
+
+    fast, ref = make_controller(name, paper), make_controller(name, paper)
+
+    class Both:
+        def __init__(self):
+            self.name, self.checked = name, 0
+
+        def reset(self, ctx):
+            fast.reset(ctx)
+            ref.reset(ctx)
+
+        def decide(self, state):
+            a, b = fast.decide(state), ref.decide_reference(state)
+            assert np.array_equal(a.light_counts, b.light_counts) and np.array_equal(a.route, b.route)
+            assert np.array_equal(np.broadcast_to(a.parallelism, (paper.n_nodes, paper.n_ms)),
+                                  np.broadcast_to(b.parallelism, (paper.n_nodes, paper.n_ms)))
+            self.checked += 1
+            return a
+
+    c = Both()
+    sc = paper.with_load(2.0)
+    v = int(np.argmax(core_x.sum(axis=1)))
+    simulate(sc, poisson_arrivals(sc, seed=2, n_slots=120), core_x, c, seed=2, failures=[Failure(v, 40.0, 80.0)])
+    assert c.checked > 120

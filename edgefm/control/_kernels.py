@@ -407,3 +407,212 @@ def debt_update(H, arrival, deadline, active, now, h_min):
     for i in range(len(active)):
         H[active[i]] = out[i]
     return out
+
+
+@njit(cache=True)
+def hpa_recommend(inst_node, inst_ms, inst_backlog, cur, free_cap, dem, stage_ms, ready, up, busy, work_ms, per,
+                  target, tol, light, hist, n_hist):
+    """HPA's counts before the E8 check (:meth:`edgefm.control.hpa.HPAController.decide`).
+
+    Offered work per (node, MS) (backlog + each waiting stage on its earliest
+    hosting node, or a node that fits it), Kubernetes' desired count with its
+    tolerance band, scale-from-zero, and the scale-down stabilisation over the
+    last ``n_hist`` rows of ``hist`` (this slot's recommendation is written to
+    row ``n_hist``, the caller rotates). Returns the stabilised counts, at
+    least the busy ones.
+    """
+    V, M = cur.shape
+    K = dem.shape[1]
+    work = np.zeros((V, M))
+    for i in range(len(inst_node)):
+        work[inst_node[i], inst_ms[i]] += inst_backlog[i]
+    fits = np.zeros((V, M), dtype=np.bool_)
+    for v in range(V):
+        for m in range(M):
+            ok = True
+            for k in range(K):
+                if not (free_cap[v, k] >= dem[m, k] - 1e-12):
+                    ok = False
+                    break
+            fits[v, m] = ok
+    okrow = np.zeros(V, dtype=np.bool_)
+    for s in range(len(stage_ms)):
+        m = stage_ms[s]
+        anyok = False
+        for v in range(V):
+            okrow[v] = cur[v, m] > 0 and up[v]
+            anyok = anyok or okrow[v]
+        if not anyok:
+            for v in range(V):
+                okrow[v] = (fits[v, m] or cur[v, m] > 0) and up[v]
+                anyok = anyok or okrow[v]
+        if not anyok:
+            continue
+        best = np.inf
+        bv = 0
+        for v in range(V):
+            r = ready[s, v] if okrow[v] else np.inf
+            if r < best:
+                best = r
+                bv = v
+        work[bv, m] += work_ms[m]
+    want = np.zeros((V, M), dtype=np.int64)
+    for v in range(V):
+        for m in range(M):
+            c = cur[v, m]
+            if c > 0:
+                u = work[v, m] / (max(c, 1) * per[m])
+            else:
+                u = 0.0
+            ratio = u / target
+            if abs(ratio - 1.0) <= tol:
+                wv = c
+            else:
+                wv = np.int64(np.ceil(c * ratio - 1e-9))
+            if c == 0 and work[v, m] > 0:
+                wv = max(1, np.int64(np.ceil(work[v, m] / (per[m] * target) - 1e-9)))
+            if not (light[m] and up[v]):
+                wv = 0
+            want[v, m] = wv
+    hist[n_hist] = want
+    x = np.empty((V, M), dtype=np.int64)
+    for v in range(V):
+        for m in range(M):
+            d = want[v, m]
+            if d >= cur[v, m]:
+                xv = d
+            else:
+                peak = d
+                for h in range(n_hist):
+                    if hist[h, v, m] > peak:
+                        peak = hist[h, v, m]
+                xv = min(cur[v, m], peak)
+            x[v, m] = max(xv, busy[v, m])
+    return x
+
+
+@njit(cache=True)
+def hpa_fit(x, cur, free, dem):
+    """Scale down first, then add up-scaled replicas one by one while they fit (E8); ``free`` is updated."""
+    V, M = x.shape
+    K = dem.shape[1]
+    out = np.minimum(x, cur)
+    for v in range(V):
+        for m in range(M):
+            if not x[v, m] > cur[v, m]:
+                continue
+            d = x[v, m] - cur[v, m]
+            anypos = False
+            mn = np.inf
+            for k in range(K):
+                if dem[m, k] > 0:
+                    anypos = True
+                    q = (free[v, k] + 1e-12) / dem[m, k]
+                    if q < mn:
+                        mn = q
+            room = np.int64(np.floor(mn)) if anypos else d
+            kk = max(0, min(d, room))
+            out[v, m] += kk
+            for k in range(K):
+                free[v, k] -= kk * dem[m, k]
+    return out
+
+
+@njit(cache=True)
+def lbrr_keep(inst_node, inst_ms, inst_jobs, stage_ms, busy, prev, y):
+    """LBRR's first step: jobs per (node, MS), waiting stages per MS, and the busy
+    instances plus idle ones up to each waiting MS's need ⌈(admitted + waiting) / y⌉."""
+    V, M = busy.shape
+    jobs = np.zeros((V, M), dtype=np.int64)
+    for i in range(len(inst_node)):
+        jobs[inst_node[i], inst_ms[i]] += inst_jobs[i]
+    waiting = np.zeros(M, dtype=np.int64)
+    for s in range(len(stage_ms)):
+        waiting[stage_ms[s]] += 1
+    x = busy.copy()
+    for m in range(M):
+        if waiting[m] == 0:
+            continue
+        tot = 0
+        have = 0
+        for v in range(V):
+            tot += jobs[v, m]
+            have += x[v, m]
+        need = np.int64(np.ceil((tot + waiting[m]) / y))
+        extra = max(0, need - have)
+        for v in range(V):
+            idle = prev[v, m] - busy[v, m]
+            if idle != 0:
+                k = min(extra, idle)
+                x[v, m] += k
+                extra -= k
+    return x, jobs, waiting
+
+
+@njit(cache=True)
+def lbrr_scale(x, jobs, waiting, used, free, cap, dem, up, y, stage_ms, pointer):
+    """LBRR's scaling (least mean utilisation node that fits, until the free
+    admission slots cover the waiting stages) and round-robin routing; ``x``,
+    ``used``, ``free`` and the per-MS ``pointer`` are updated in place. Returns the route."""
+    V, M = x.shape
+    K = cap.shape[1]
+    for m in range(M):
+        if waiting[m] == 0:
+            continue
+        while True:
+            slots = 0
+            for v in range(V):
+                r = x[v, m] * y - jobs[v, m]
+                if r > 0:
+                    slots += r
+            if slots >= waiting[m]:
+                break
+            best = np.inf
+            bv = -1
+            anyfit = False
+            for v in range(V):
+                fit = up[v]
+                if fit:
+                    for k in range(K):
+                        if not (free[v, k] >= dem[m, k] - 1e-12):
+                            fit = False
+                            break
+                if not fit:
+                    continue
+                if not anyfit:
+                    anyfit = True
+                s = 0.0
+                for k in range(K):
+                    s += used[v, k] / cap[v, k] if cap[v, k] > 0 else 1.0
+                u = s / K
+                if u < best or bv < 0 and u == best:
+                    best = u
+                    bv = v
+            if not anyfit:
+                break
+            if bv < 0:  # every fitting node has an undefined utilisation: argmin of all inf is node 0
+                bv = 0
+            x[bv, m] += 1
+            for k in range(K):
+                used[bv, k] += dem[m, k]
+                free[bv, k] -= dem[m, k]
+    # round robin over the hosting nodes (index order) with admission room
+    room = x * y - jobs
+    route = np.full(len(stage_ms), -1, dtype=np.int64)
+    hosts = np.empty(V, dtype=np.int64)
+    for i in range(len(stage_ms)):
+        m = stage_ms[i]
+        n = 0
+        for v in range(V):
+            if x[v, m] != 0:
+                hosts[n] = v
+                n += 1
+        p = pointer[m]
+        for step in range(n):
+            v = hosts[(p + step) % n]
+            if room[v, m] > 0:
+                route[i] = v
+                room[v, m] -= 1
+                pointer[m] = (p + step + 1) % n
+                break
+    return route

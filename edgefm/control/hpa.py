@@ -81,6 +81,11 @@ class HPAController:
         self.work = np.array([m.work for m in sc.microservices])
         self.service = np.array([m.mean_service_ms for m in sc.microservices])
         self.light = ~sc.is_core
+        # the stabiliser's history as a ring of the last window − 1 recommendations (plus this slot's)
+        self._hist = np.zeros((self.stab.window, sc.n_nodes, sc.n_ms), dtype=np.int64)
+        self._n_hist = 0
+        self._per = np.ascontiguousarray(self.rate * sc.slot_ms, dtype=float)
+        self._dem = np.ascontiguousarray(sc.demand, dtype=float)
 
     def demand(self, state: State) -> np.ndarray:
         """Offered work (MB) per (node, MS) this slot: backlog + attributed waiting stages."""
@@ -102,6 +107,29 @@ class HPAController:
         return work
 
     def decide(self, state: State) -> Decision:
+        """Recommend, stabilise and fit the counts (compiled kernels), then route by earliest finish."""
+        from ._kernels import hpa_fit, hpa_recommend
+
+        sc = self.sc
+        up = np.asarray(state.node_up, dtype=bool)
+        cur = np.ascontiguousarray(state.light_counts, dtype=np.int64)
+        x = hpa_recommend(np.asarray(state.inst_node, dtype=np.int64), np.asarray(state.inst_ms, dtype=np.int64),
+                          np.asarray(state.inst_backlog, dtype=float), cur,
+                          np.ascontiguousarray(state.free_capacity, dtype=float), self._dem,
+                          np.asarray(state.stage_ms, dtype=np.int64), np.ascontiguousarray(state.ready, dtype=float),
+                          up, np.ascontiguousarray(state.busy_counts, dtype=np.int64), self.work, self._per,
+                          self.target, self.tolerance, self.light, self._hist, self._n_hist)
+        if self._n_hist < len(self._hist) - 1:
+            self._n_hist += 1
+        elif len(self._hist) > 1:
+            self._hist[:-1] = self._hist[1:].copy()
+        free = np.where(up[:, None], state.free_capacity + np.maximum(0, cur - x) @ sc.demand, 0.0)
+        out = hpa_fit(x, cur, np.ascontiguousarray(free, dtype=float), self._dem)
+        route = route_earliest_finish(state, sc, out, self.y, self.service)
+        return Decision(light_counts=out, parallelism=self.y, route=route)
+
+    def decide_reference(self, state: State) -> Decision:
+        """:meth:`decide` in plain numpy (the reference the kernels reproduce bit for bit; uses ``stab``)."""
         sc = self.sc
         cur = np.asarray(state.light_counts, dtype=np.int64)
         work = self.demand(state)
