@@ -28,15 +28,23 @@ def earliest_finish(stage_ms, ready, counts, room, inst_node, inst_ms, inst_jobs
     for i in range(len(inst_node)):
         jobs[inst_node[i], inst_ms[i]] += inst_jobs[i]
         backlog[inst_node[i], inst_ms[i]] += inst_backlog[i]
-    present = np.zeros(M, dtype=np.bool_)
+    # stages grouped by MS, each group in state order (counting sort)
+    cnt = np.zeros(M + 1, dtype=np.int64)
     for r in range(S):
-        present[stage_ms[r]] = True
+        cnt[stage_ms[r] + 1] += 1
+    for m in range(M):
+        cnt[m + 1] += cnt[m]
+    byms = np.empty(S, dtype=np.int64)
+    fill = cnt[:M].copy()
+    for r in range(S):
+        byms[fill[stage_ms[r]]] = r
+        fill[stage_ms[r]] += 1
     hosts = np.empty(V, dtype=np.int64)
     free = np.empty(V)
     speed = np.empty(V)
     bl = np.empty(V)
     for m in range(M):
-        if not present[m]:
+        if cnt[m + 1] == cnt[m]:
             continue
         nh = 0
         for v in range(V):
@@ -55,9 +63,8 @@ def earliest_finish(stage_ms, ready, counts, room, inst_node, inst_ms, inst_jobs
             bl[k] = backlog[v, m]
         left = max(0, int(tot))  # each routed stage takes one free place
         svc, a = service_ms[m], work[m]
-        for r in range(S):
-            if stage_ms[r] != m:
-                continue
+        for q in range(cnt[m], cnt[m + 1]):
+            r = byms[q]
             if left == 0:
                 break
             left -= 1
@@ -435,25 +442,29 @@ def hpa_recommend(inst_node, inst_ms, inst_backlog, cur, free_cap, dem, stage_ms
                     ok = False
                     break
             fits[v, m] = ok
-    okrow = np.zeros(V, dtype=np.bool_)
+    # candidate nodes of a stage depend on its MS only: up hosts, else up hosts or nodes that fit it
+    cand = np.empty((M, V), dtype=np.int64)
+    ncand = np.zeros(M, dtype=np.int64)
+    for m in range(M):
+        for v in range(V):
+            if cur[v, m] > 0 and up[v]:
+                cand[m, ncand[m]] = v
+                ncand[m] += 1
+        if ncand[m] == 0:
+            for v in range(V):
+                if (fits[v, m] or cur[v, m] > 0) and up[v]:
+                    cand[m, ncand[m]] = v
+                    ncand[m] += 1
     for s in range(len(stage_ms)):
         m = stage_ms[s]
-        anyok = False
-        for v in range(V):
-            okrow[v] = cur[v, m] > 0 and up[v]
-            anyok = anyok or okrow[v]
-        if not anyok:
-            for v in range(V):
-                okrow[v] = (fits[v, m] or cur[v, m] > 0) and up[v]
-                anyok = anyok or okrow[v]
-        if not anyok:
+        if ncand[m] == 0:
             continue
         best = np.inf
-        bv = 0
-        for v in range(V):
-            r = ready[s, v] if okrow[v] else np.inf
-            if r < best:
-                best = r
+        bv = 0  # argmin of a row of inf
+        for c in range(ncand[m]):
+            v = cand[m, c]
+            if ready[s, v] < best:
+                best = ready[s, v]
                 bv = v
         work[bv, m] += work_ms[m]
     want = np.zeros((V, M), dtype=np.int64)

@@ -23,6 +23,7 @@ from collections import deque
 
 import numpy as np
 
+from ._kernels import hpa_fit, hpa_recommend
 from .base import Decision, RunContext, State
 from .static import route_earliest_finish
 
@@ -108,8 +109,6 @@ class HPAController:
 
     def decide(self, state: State) -> Decision:
         """Recommend, stabilise and fit the counts (compiled kernels), then route by earliest finish."""
-        from ._kernels import hpa_fit, hpa_recommend
-
         sc = self.sc
         up = np.asarray(state.node_up, dtype=bool)
         cur = np.ascontiguousarray(state.light_counts, dtype=np.int64)

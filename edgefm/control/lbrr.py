@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from ._kernels import lbrr_keep, lbrr_scale
 from .base import Decision, RunContext, State
 
 __all__ = ["LBRRController", "round_robin", "least_utilised"]
@@ -76,8 +77,6 @@ class LBRRController:
 
     def decide(self, state: State) -> Decision:
         """Scale and route by the compiled kernels (bit-identical to :meth:`decide_reference`)."""
-        from ._kernels import lbrr_keep, lbrr_scale
-
         sc, y = self.sc, self.y
         up = np.asarray(state.node_up, dtype=bool)
         ms = np.asarray(state.stage_ms, dtype=np.int64)

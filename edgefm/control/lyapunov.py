@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels import debt_update
+
 __all__ = ["LatencyDebt", "light_cost", "light_cost_ms", "unassigned_penalty", "dpp_objective"]
 
 
@@ -64,8 +66,6 @@ class LatencyDebt:
 
     def update(self, active, now: float) -> np.ndarray:
         """Apply Eq. E18 once for the ``active`` tasks; returns their new H."""
-        from ._kernels import debt_update
-
         a = np.ascontiguousarray(active, dtype=np.int64)
         return debt_update(self.H, self.arrival, self.deadline, a, float(now), self.h_min)
 

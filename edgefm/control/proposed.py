@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._kernels import greedy_slot
 from .base import Decision, RunContext, State
 from .lyapunov import LatencyDebt, unassigned_penalty
 
@@ -476,8 +477,6 @@ class ProposedController:
 
         Same inputs and result as ``solve_greedy(self.problem(state, weights), self.g)``.
         """
-        from ._kernels import greedy_slot
-
         now = state.now
         up = np.asarray(state.node_up, dtype=bool)
         start = self.start_counts(state)

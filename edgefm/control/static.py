@@ -8,10 +8,9 @@ at the mean rate). It is also the trivial controller of the speed benchmark.
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 
+from ._kernels import earliest_finish
 from .base import Decision, RunContext, State
 
 __all__ = ["StaticController", "mean_light_load", "spread_instances", "route_earliest_finish"]
@@ -57,8 +56,6 @@ def route_earliest_finish(state: State, scenario, counts: np.ndarray, y: np.ndar
     respected and updated as stages are placed, oldest first. Returns the
     route vector of a :class:`Decision` (−1 = wait).
     """
-    from ._kernels import earliest_finish
-
     if state.n_waiting == 0:
         return np.full(0, -1, dtype=np.int64)
     room = counts * np.broadcast_to(y, counts.shape)
@@ -70,11 +67,19 @@ def route_earliest_finish(state: State, scenario, counts: np.ndarray, y: np.ndar
                            rate, work, np.asarray(service_ms, dtype=float), float(state.now))
 
 
-@lru_cache(maxsize=32)
+_MS_ARRAYS: dict = {}
+
+
 def _ms_arrays(scenario):
-    """Mean service rate and work of every MS (constant per scenario)."""
-    return (np.array([ms.mean_rate for ms in scenario.microservices], dtype=float),
-            np.array([ms.work for ms in scenario.microservices], dtype=float))
+    """Mean service rate and work of every MS (constant per scenario; cached by identity,
+    since hashing a whole scenario costs more than the routing)."""
+    hit = _MS_ARRAYS.get(id(scenario))
+    if hit is None or hit[0] is not scenario:
+        if len(_MS_ARRAYS) > 32:
+            _MS_ARRAYS.clear()
+        hit = _MS_ARRAYS[id(scenario)] = (scenario, np.array([ms.mean_rate for ms in scenario.microservices], dtype=float),
+                                          np.array([ms.work for ms in scenario.microservices], dtype=float))
+    return hit[1], hit[2]
 
 
 class StaticController:
