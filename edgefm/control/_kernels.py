@@ -88,54 +88,66 @@ def earliest_finish(stage_ms, ready, counts, room, inst_node, inst_ms, inst_jobs
 
 
 @njit(cache=True)
-def _route(R, w, pen, gv, nlev, ov, orow, norow, start, k0, obj0, want, nodes, ks, dh):
+def _route(R, w, pen, gv, nlev, hl, nh, ov, orow, norow, start, k0, obj0, want, nodes, ks, dh):
     """Greedy routing of one MS (:func:`edgefm.control.proposed.route_levels`).
 
-    ``gv[v, :nlev[v]]`` are node v's g values in level order; node ``ov`` (if
-    ≥ 0) uses ``orow[:norow]`` instead. Stages ``start``… resume with counts
-    ``k0`` and running objective ``obj0``. With ``want`` the node, level slot
-    and d̂ of each stage are written to ``nodes``, ``ks``, ``dh``.
+    ``hl[:nh]`` are the hosting nodes, ascending; ``gv[v, :nlev[v]]`` node v's
+    g values in level order, except node ``ov`` (if ≥ 0), which uses
+    ``orow[:norow]``. Stages ``start``… resume with per-node counts ``k0``
+    and running objective ``obj0``. With ``want`` the node, level slot and d̂
+    of each stage are written to ``nodes``, ``ks``, ``dh``.
     """
-    S, V = R.shape
-    k = k0.copy()
-    cur = np.empty(V)
-    host = np.zeros(V, dtype=np.bool_)
-    for v in range(V):
+    S = R.shape[0]
+    k = np.empty(nh, dtype=np.int64)
+    cur = np.empty(nh)
+    for h in range(nh):
+        v = hl[h]
+        k[h] = k0[v]
         n = norow if v == ov else nlev[v]
-        host[v] = n > 0
-        if k[v] < n:
-            cur[v] = orow[k[v]] if v == ov else gv[v, k[v]]
+        if k[h] < n:
+            cur[h] = orow[k[h]] if v == ov else gv[v, k[h]]
         else:
-            cur[v] = np.inf
+            cur[h] = np.inf
     obj = obj0
     for i in range(start, S):
         best = pen[i]
-        bv = -1
-        for v in range(V):
-            if host[v]:
-                d = R[i, v] + cur[v]
-                if d < best:
-                    best = d
-                    bv = v
+        bh = -1
+        for h in range(nh):
+            d = R[i, hl[h]] + cur[h]
+            if d < best:
+                best = d
+                bh = h
         obj += w[i] * best
-        if bv >= 0:
-            kv = k[bv]
+        if bh >= 0:
+            v = hl[bh]
+            kv = k[bh]
             if want:
-                nodes[i] = bv
+                nodes[i] = v
                 ks[i] = kv
             kv += 1
-            k[bv] = kv
-            n = norow if bv == ov else nlev[bv]
+            k[bh] = kv
+            n = norow if v == ov else nlev[v]
             if kv < n:
-                cur[bv] = orow[kv] if bv == ov else gv[bv, kv]
+                cur[bh] = orow[kv] if v == ov else gv[v, kv]
             else:
-                cur[bv] = np.inf
+                cur[bh] = np.inf
         elif want:
             nodes[i] = -1
             ks[i] = -1
         if want:
             dh[i] = best
     return obj
+
+
+@njit(cache=True)
+def _hosts(nlev, out, extra):
+    """Nodes with levels (and ``extra`` if ≥ 0), ascending, into ``out``; returns how many."""
+    n = 0
+    for v in range(len(nlev)):
+        if nlev[v] > 0 or v == extra:
+            out[n] = v
+            n += 1
+    return n
 
 
 @njit(cache=True)
@@ -298,12 +310,14 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
             if a2 != a and gains[a2, v] > -np.inf and not _fits(avail, dem, gms[a2], v):
                 gains[a2, v] = -np.inf
     # final routing
+    hl = np.empty(V, dtype=np.int64)
     level = np.zeros(S, dtype=np.int64)
     dh = np.zeros(S)
     delay = 0.0
     for a in range(G):
         g0, g1_ = gptr[a], gptr[a + 1]
-        obj = _route(R[g0:g1_], w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], -1, dummy, 0, 0, zk, 0.0, True,
+        nh = _hosts(nlev[a], hl, -1)
+        obj = _route(R[g0:g1_], w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], hl, nh, -1, dummy, 0, 0, zk, 0.0, True,
                      nodes[g0:g1_], ks[g0:g1_], dh[g0:g1_])
         delay += obj
         for i in range(g0, g1_):
@@ -318,9 +332,11 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
 @njit(cache=True)
 def _rebase(R, w, pen, gv, nlev, zk, track, nodes, ks, dhat, prefix, cnt, dummy):
     """Route one group with its current levels; with ``track`` keep d̂, prefix sums and per-stage counts."""
+    hl = np.empty(len(nlev), dtype=np.int64)
+    nh = _hosts(nlev, hl, -1)
     if not track:
-        return _route(R, w, pen, gv, nlev, -1, dummy, 0, 0, zk, 0.0, False, nodes, ks, dhat)
-    base = _route(R, w, pen, gv, nlev, -1, dummy, 0, 0, zk, 0.0, True, nodes, ks, dhat)
+        return _route(R, w, pen, gv, nlev, hl, nh, -1, dummy, 0, 0, zk, 0.0, False, nodes, ks, dhat)
+    base = _route(R, w, pen, gv, nlev, hl, nh, -1, dummy, 0, 0, zk, 0.0, True, nodes, ks, dhat)
     S, V = R.shape
     prefix[0] = 0.0
     for v in range(V):
@@ -351,6 +367,9 @@ def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, 
         for l in range(1, g.shape[1]):
             if g[m, l] < g1:
                 g1 = g[m, l]
+    hl0 = np.empty(V, dtype=np.int64)
+    nh0 = _hosts(nlev[a], hl0, -1)
+    hl = np.empty(V, dtype=np.int64)
     for v in range(V):
         gains[a, v] = -np.inf
         if not (up[v] and _fits(avail, dem, m, v)):
@@ -395,10 +414,30 @@ def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, 
                 row[j] = g[m, j + 1]
         dcost = eta * (c_dp[m] * (1.0 if x[v, m] + 1 > prev[v, m] else 0.0) + c_run[m])
         if track:
-            tot = _route(Rg, w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], v, row, nc, f, cnt[g0 + a + f], prefix[g0 + a + f],
-                         False, zk, zk, dummy)
+            # Tighter exact start: until the routings part, v has taken cnt[i, v] stages in both, so
+            # stage i sees v at row[cnt[i, v]]; it can only route differently if that is <= its d̂.
+            f2 = L
+            for i in range(f, L):
+                kk = cnt[g0 + a + i, v]
+                val = row[kk] if kk < nc else np.inf
+                if Rg[i, v] + val <= dhat[g0 + i]:
+                    f2 = i
+                    break
+            resumed += f2 - f
+            if f2 == L:  # the routing is the base one: the gain solve_greedy computes is 0 − dcost
+                gains[a, v] = base[a] - base[a] - dcost
+                continue
+            f = f2
+        if n:
+            nh = nh0
+        else:  # v joins the hosts
+            nh = _hosts(nlev[a], hl, v)
+        if track:
+            tot = _route(Rg, w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], hl if not n else hl0, nh, v, row, nc, f,
+                         cnt[g0 + a + f], prefix[g0 + a + f], False, zk, zk, dummy)
         else:
-            tot = _route(Rg, w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], v, row, nc, 0, zk, 0.0, False, zk, zk, dummy)
+            tot = _route(Rg, w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], hl if not n else hl0, nh, v, row, nc, 0, zk,
+                         0.0, False, zk, zk, dummy)
         gains[a, v] = base[a] - tot - dcost
     return pruned, resumed
 
