@@ -666,3 +666,83 @@ def lbrr_scale(x, jobs, waiting, used, free, cap, dem, up, y, stage_ms, pointer)
                 pointer[m] = (p + step + 1) % n
                 break
     return route
+
+
+@njit(cache=True)
+def greedy_state(ready, now, up, stage_ms, w, pen, start, prev, avail, dem, c_dp, c_run, g, y, eta, inst_node,
+                 inst_ms, inst_jobs, track, tol):
+    """:func:`greedy_slot` on a slot's state: builds its inputs as ``slot_problem`` does and
+    returns the routing in state order.
+
+    R = ready − now (inf on down nodes); stages grouped by MS (ascending), each
+    group in data-ready order (earliest ready time over the nodes, stable);
+    start instances busiest first (stable).
+
+    Returns
+    -------
+    (x, route, level, dhat, delay, added, n_pruned, n_resumed)
+    """
+    S, V = ready.shape
+    M = start.shape[1]
+    first = np.empty(S)
+    R = np.empty((S, V))
+    for i in range(S):
+        f = np.inf
+        for v in range(V):
+            r = ready[i, v] - now if up[v] else np.inf
+            R[i, v] = r
+            if r < f:
+                f = r
+        first[i] = f
+    # by MS (counting sort keeps state order), then by first ready time (stable merge sort)
+    cnt = np.zeros(M + 1, dtype=np.int64)
+    for i in range(S):
+        cnt[stage_ms[i] + 1] += 1
+    for m in range(M):
+        cnt[m + 1] += cnt[m]
+    byms = np.empty(S, dtype=np.int64)
+    fill = cnt[:M].copy()
+    for i in range(S):
+        byms[fill[stage_ms[i]]] = i
+        fill[stage_ms[i]] += 1
+    perm = np.empty(S, dtype=np.int64)
+    G = 0
+    for m in range(M):
+        if cnt[m + 1] > cnt[m]:
+            G += 1
+    gms = np.empty(G, dtype=np.int64)
+    gptr = np.empty(G + 1, dtype=np.int64)
+    a = 0
+    for m in range(M):
+        lo, hi = cnt[m], cnt[m + 1]
+        if hi == lo:
+            continue
+        idx = byms[lo:hi]
+        o = np.argsort(first[idx], kind="mergesort")
+        for j in range(hi - lo):
+            perm[lo + j] = idx[o[j]]
+        gms[a] = m
+        gptr[a] = lo
+        a += 1
+    gptr[G] = S
+    Rg = np.empty((S, V))
+    wg = np.empty(S)
+    pg = np.empty(S)
+    for j in range(S):
+        i = perm[j]
+        for v in range(V):
+            Rg[j, v] = R[i, v]
+        wg[j] = w[i]
+        pg[j] = pen[i]
+    order = np.argsort(-inst_jobs, kind="mergesort")
+    x, nodes, lev, dh, delay, added, n_pr, n_res = greedy_slot(
+        Rg, wg, pg, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, g, y, eta, inst_node[order],
+        inst_ms[order], inst_jobs[order], track, tol)
+    route = np.empty(S, dtype=np.int64)
+    level = np.empty(S, dtype=np.int64)
+    dhat = np.empty(S)
+    for j in range(S):
+        route[perm[j]] = nodes[j]
+        level[perm[j]] = lev[j]
+        dhat[perm[j]] = dh[j]
+    return x, route, level, dhat, delay, added, n_pr, n_res

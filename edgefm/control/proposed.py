@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._kernels import greedy_slot
+from ._kernels import greedy_state
 from .base import Decision, RunContext, State
 from .lyapunov import LatencyDebt, unassigned_penalty
 
@@ -477,37 +477,19 @@ class ProposedController:
 
         Same inputs and result as ``solve_greedy(self.problem(state, weights), self.g)``.
         """
-        now = state.now
         up = np.asarray(state.node_up, dtype=bool)
         start = self.start_counts(state)
         prev = np.asarray(state.light_counts, dtype=np.int64)
         avail = np.where(up[:, None], state.free_capacity + (prev - start) @ self._dem, 0.0)
-        jobs = np.asarray(state.inst_jobs, dtype=np.int64)
-        order = np.argsort(-jobs, kind="stable")
-        S = state.n_waiting
-        if S:
-            R = np.where(up[None, :], state.ready - now, np.inf)
-            ms = np.asarray(state.stage_ms, dtype=np.int64)
-            perm = np.lexsort((R.min(axis=1), ms))  # by MS, then data-ready order (stable)
-            gms, gstart = np.unique(ms[perm], return_index=True)
-            gptr = np.append(gstart, S).astype(np.int64)
-            Rg = np.ascontiguousarray(R[perm])
-            wg = np.asarray(weights, dtype=float)[perm]
-            pg = self.pen_task[np.asarray(state.stage_task, dtype=np.int64)][perm]
-        else:
-            perm = np.zeros(0, dtype=np.int64)
-            gms, gptr = perm, np.zeros(1, dtype=np.int64)
-            Rg, wg, pg = np.zeros((0, len(up))), np.zeros(0), np.zeros(0)
-        x, nodes, lev, dh, delay, added, n_pr, n_res = greedy_slot(
-            Rg, wg, pg, gms, gptr, start, prev, up, np.ascontiguousarray(avail, dtype=float), self._dem, self._c_dp,
-            self._c_run, self._g, self.y, self.eta, np.asarray(state.inst_node, dtype=np.int64)[order],
-            np.asarray(state.inst_ms, dtype=np.int64)[order], jobs[order], self._track, 1e-9)
+        tasks = np.asarray(state.stage_task, dtype=np.int64)
+        x, route, level, dhat, delay, added, n_pr, n_res = greedy_state(
+            np.ascontiguousarray(state.ready, dtype=float), float(state.now), up,
+            np.asarray(state.stage_ms, dtype=np.int64), np.asarray(weights, dtype=float), self.pen_task[tasks],
+            start, prev, avail, self._dem, self._c_dp, self._c_run, self._g, self.y, self.eta,
+            np.asarray(state.inst_node, dtype=np.int64), np.asarray(state.inst_ms, dtype=np.int64),
+            np.asarray(state.inst_jobs, dtype=np.int64), self._track, 1e-9)
         self.pruned_nodes += int(n_pr)
         self.resumed_stages += int(n_res)
-        route = np.full(S, -1, dtype=np.int64)
-        level = np.zeros(S, dtype=np.int64)
-        dhat = np.zeros(S)
-        route[perm], level[perm], dhat[perm] = nodes, lev, dh
         inc = np.maximum(0, x - prev)
         per = inc * self._c_dp + x * self._c_run
         objective = self.eta * float(per[:, self._light].sum()) + delay
