@@ -746,3 +746,280 @@ def greedy_state(ready, now, up, stage_ms, w, pen, start, prev, avail, dem, c_dp
         level[perm[j]] = lev[j]
         dhat[perm[j]] = dh[j]
     return x, route, level, dhat, delay, added, n_pr, n_res
+
+
+# ---------------------------------------------------------------------------- ga
+@njit(cache=True)
+def _pw_block(a, lo, n):
+    """numpy's pairwise sum of a block of at most 128 values (8 accumulators)."""
+    if n < 8:
+        res = 0.0
+        for i in range(n):
+            res += a[lo + i]
+        return res
+    r = np.empty(8)
+    for j in range(8):
+        r[j] = a[lo + j]
+    i = 8
+    while i < n - (n % 8):
+        for j in range(8):
+            r[j] += a[lo + i + j]
+        i += 8
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+    while i < n:
+        res += a[lo + i]
+        i += 1
+    return res
+
+
+@njit(cache=True)
+def _pairwise(a, lo, n):
+    """numpy's pairwise summation of ``a[lo:lo+n]`` (float64), bit for bit.
+
+    Blocks of more than 128 values split at ``n2 = n // 2 − (n // 2) % 8`` and
+    add the two halves; the recursion runs on an explicit stack (numba cannot
+    reliably cache recursive functions).
+    """
+    if n <= 128:
+        return _pw_block(a, lo, n)
+    s_lo = np.empty(64, dtype=np.int64)
+    s_n = np.empty(64, dtype=np.int64)
+    s_ph = np.empty(64, dtype=np.int64)
+    s_acc = np.empty(64)
+    s_lo[0], s_n[0], s_ph[0] = lo, n, 0
+    sp = 1
+    ret = 0.0
+    while sp > 0:
+        t = sp - 1
+        nn = s_n[t]
+        if nn <= 128:
+            ret = _pw_block(a, s_lo[t], nn)
+            sp -= 1
+            continue
+        n2 = nn // 2
+        n2 -= n2 % 8
+        if s_ph[t] == 0:
+            s_ph[t] = 1
+            s_lo[sp], s_n[sp], s_ph[sp] = s_lo[t], n2, 0
+            sp += 1
+        elif s_ph[t] == 1:
+            s_acc[t] = ret
+            s_ph[t] = 2
+            s_lo[sp], s_n[sp], s_ph[sp] = s_lo[t] + n2, nn - n2, 0
+            sp += 1
+        else:
+            ret = s_acc[t] + ret
+            sp -= 1
+    return ret
+
+
+@njit(cache=True)
+def ga_fitness(Z, Xb, gj, gv, cell0, Tf, S1, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, want):
+    """:meth:`edgefm.control.ga._SlotEval.fitness` of a (Q, n) population, bit for bit.
+
+    Per (individual, MS group) the stages are routed greedily in lock-step
+    (column 0 of ``Rx`` is the unassigned penalty and wins ties); the sums
+    follow numpy's reduction order (``_pairwise``). Returns the (Q,) fitness
+    and, with ``want``, the (Smax, Q, Mg) chosen node per stage (−1 = waiting).
+    """
+    Q, n = Z.shape
+    Smax, Mg, V1 = Rx.shape
+    ptr = np.empty((Q, Mg, V1), dtype=np.int64)
+    cur = np.empty((Q, Mg, V1))
+    for q in range(Q):
+        for j in range(Mg):
+            for v in range(V1):
+                ptr[q, j, v] = Xb[j, v]
+        for g in range(n):
+            ptr[q, gj[g], gv[g] + 1] = Z[q, g]
+        for j in range(Mg):
+            for v in range(V1):
+                p = (cell0[j, v] + ptr[q, j, v]) * S1
+                ptr[q, j, v] = p
+                cur[q, j, v] = Tf[p]
+    e = np.zeros((Smax, Q, Mg))
+    nodes = np.full((Smax if want else 0, Q, Mg), -1, dtype=np.int64)
+    for q in range(Q):
+        for j in range(Mg):
+            for i in range(Sj[j]):  # padding stages (i >= S_j) cost exactly 0 and route nowhere
+                best = Rx[i, j, 0] + cur[q, j, 0]
+                b = 0
+                for v in range(1, V1):
+                    d = Rx[i, j, v] + cur[q, j, v]
+                    if d < best:
+                        best = d
+                        b = v
+                p = ptr[q, j, b] + 1
+                ptr[q, j, b] = p
+                cur[q, j, b] = Tf[p]
+                late = best - slack[i, j]
+                e[i, q, j] = best + (late if late > 0.0 else 0.0)
+                if want:
+                    nodes[i, q, j] = b - 1
+    flat = e.ravel()
+    f = np.empty(Q)
+    gc = np.empty(n)
+    for q in range(Q):
+        if Q == 1:  # numpy coalesces the reduced axes (0, 2) into one
+            delay = _pairwise(flat, 0, Smax * Mg)
+        else:
+            delay = 0.0
+            for i in range(Smax):
+                delay += _pairwise(flat, (i * Q + q) * Mg, Mg)
+        if n:
+            for g in range(n):
+                z = Z[q, g]
+                dz = z - prevg[g]
+                gc[g] = (dz if dz > 0 else 0) * cdp[g] + z * crun[g]
+            cost = cost0 - gene0 + _pairwise(gc, 0, n)
+        else:
+            cost = cost0
+        f[q] = cost + delay
+    return f, nodes
+
+
+@njit(cache=True)
+def ga_repair(Z, lo, gv, gm, dem, avail, NI):
+    """:meth:`edgefm.control.ga._SlotEval.repair` (closed form) of a (Q, n) population.
+
+    Node usages are summed gene by gene (numpy uses a BLAS matrix product
+    there: the two can differ only in the last bit, which matters only for a
+    node whose usage lies within rounding of the 1e-9 tolerance).
+    """
+    Z = Z.copy()
+    Q, n = Z.shape
+    if n == 0:
+        return Z
+    V, K = avail.shape
+    G = NI.shape[1]
+    over = np.zeros((Q, V), dtype=np.bool_)
+    anyover = False
+    top = 0
+    use = np.zeros(K)
+    for q in range(Q):
+        for v in range(V):
+            for k in range(K):
+                use[k] = 0.0
+            for s in range(G):
+                g = NI[v, s]
+                if g < n:
+                    w = Z[q, g] - lo[g]
+                    for k in range(K):
+                        use[k] += w * dem[gm[g], k]
+            for k in range(K):
+                if use[k] - avail[v, k] > 1e-9:
+                    over[q, v] = True
+            if over[q, v]:
+                anyover = True
+                for s in range(G):
+                    g = NI[v, s]
+                    if g < n and Z[q, g] - lo[g] > top:
+                        top = Z[q, g] - lo[g]
+    if not anyover or top <= 0:
+        return Z
+    Wp = np.zeros(G, dtype=np.int64)
+    start = np.zeros(G, dtype=np.int64)
+    for q in range(Q):
+        for v in range(V):
+            if not over[q, v]:
+                continue
+            for s in range(G):
+                g = NI[v, s]
+                Wp[s] = Z[q, g] - lo[g] if g < n else 0
+            h = 0
+            for L in range(top):  # min(W, L) fits?
+                for k in range(K):
+                    use[k] = 0.0
+                for s in range(G):
+                    g = NI[v, s]
+                    c = Wp[s] if Wp[s] < L else L
+                    for k in range(K):
+                        use[k] += c * (dem[gm[g], k] if g < n else 0.0)
+                ok = True
+                for k in range(K):
+                    if use[k] - avail[v, k] > 1e-9:
+                        ok = False
+                if ok:
+                    h += 1
+            if h == 0:  # nothing fits, not even no excess: drop all excess
+                for s in range(G):
+                    g = NI[v, s]
+                    if g < n:
+                        Z[q, g] = lo[g]
+                continue
+            s0 = np.zeros(K)
+            for s in range(G):
+                start[s] = Wp[s] if Wp[s] < h else h
+                g = NI[v, s]
+                for k in range(K):
+                    s0[k] += start[s] * (dem[gm[g], k] if g < n else 0.0)
+            csum = np.zeros(K)
+            gsel = 0
+            for s in range(G):
+                g = NI[v, s]
+                sel = Wp[s] >= h
+                for k in range(K):
+                    csum[k] += (dem[gm[g], k] if g < n else 0.0) if sel else 0.0
+                if sel:
+                    ok = True
+                    for k in range(K):
+                        if (s0[k] - csum[k]) - avail[v, k] > 1e-9:
+                            ok = False
+                    if ok:
+                        gsel = s
+                        break
+            for s in range(G):
+                g = NI[v, s]
+                if g < n:
+                    Z[q, g] = start[s] - (1 if (Wp[s] >= h and s <= gsel) else 0) + lo[g]
+    return Z
+
+
+@njit(cache=True)
+def ga_search(pop0, lo, hi, U, population, mutation, gv, gm, dem, avail, NI, Xb, gj, cell0, Tf, S1, Rx, Sj, slack,
+              cost0, gene0, prevg, cdp, crun):
+    """:func:`edgefm.control.ga.ga_minimize` with the slot's repair and fitness, bit for bit.
+
+    ``pop0`` is the initial population (seeds and random draws, before
+    repair), ``U`` the (G, children, 4 + 3n) uniforms of the whole search.
+    Returns (best, best fitness, history).
+    """
+    n = lo.size
+    pop = ga_repair(pop0, lo, gv, gm, dem, avail, NI)
+    fit, _ = ga_fitness(pop, Xb, gj, gv, cell0, Tf, S1, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, False)
+    G = U.shape[0]
+    nc = population - 1
+    history = np.empty(G + 1)
+    history[0] = fit.min()
+    child = np.empty((max(nc, 0), n), dtype=np.int64)
+    for gen in range(G):
+        e = np.argmin(fit)
+        if nc <= 0:
+            history[gen + 1] = fit.min()
+            continue
+        for c in range(nc):
+            t0 = np.int64(U[gen, c, 0] * population)
+            t1 = np.int64(U[gen, c, 1] * population)
+            t2 = np.int64(U[gen, c, 2] * population)
+            t3 = np.int64(U[gen, c, 3] * population)
+            pa = t1 if fit[t1] < fit[t0] else t0
+            pb = t3 if fit[t3] < fit[t2] else t2
+            for g in range(n):
+                z = pop[pa, g] if U[gen, c, 4 + g] < 0.5 else pop[pb, g]
+                if U[gen, c, 4 + n + g] < mutation:
+                    z += -1 if U[gen, c, 4 + 2 * n + g] < 0.5 else 1
+                z = z if z > lo[g] else lo[g]
+                z = z if z < hi[g] else hi[g]
+                child[c, g] = z
+        child2 = ga_repair(child, lo, gv, gm, dem, avail, NI)
+        cf, _ = ga_fitness(child2, Xb, gj, gv, cell0, Tf, S1, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, False)
+        npop = np.empty((nc + 1, n), dtype=np.int64)
+        nfit = np.empty(nc + 1)
+        npop[0] = pop[e]
+        nfit[0] = fit[e]
+        npop[1:] = child2
+        nfit[1:] = cf
+        pop, fit = npop, nfit
+        history[gen + 1] = fit.min()
+    e = np.argmin(fit)
+    return pop[e].copy(), fit[e], history

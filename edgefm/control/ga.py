@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels import ga_fitness, ga_search
 from .base import Decision, RunContext, State
 from .lyapunov import unassigned_penalty
 from .proposed import delay_tables, slot_problem
@@ -149,7 +150,8 @@ class _SlotEval:
             self.NI[v, :len(p)] = p
         dpad = np.concatenate([dem[gm], np.zeros((1, K))], axis=0) if n else np.zeros((1, K))
         self.Dn = dpad[self.NI]  # (V, G, K) demand of each node's genes, pad rows 0
-        self.avn = P.avail
+        self.avn = np.ascontiguousarray(P.avail, dtype=float)
+        self._dem = np.ascontiguousarray(dem, dtype=float)
         self.lop = np.concatenate([lo, [0]]).astype(np.int64)
         # --- cost (E7, light columns): constant part + per-gene terms
         light = P.light
@@ -178,7 +180,10 @@ class _SlotEval:
             Rx[:s, j, 0] = pen
             slk[:s, j] = slack[rows[j]]
         self.Rx = [np.ascontiguousarray(Rx[i]) for i in range(Smax)]
+        self.Rx3 = Rx
         self.slack = slk[:, None, :]
+        self.slack2 = np.ascontiguousarray(slk)
+        self.gm = gm
         # base counts (non-gene pairs keep busy), dummy node 0 = "unassigned"
         bj = busy[:, ms].T  # (Mg, V)
         self.Xb = np.zeros((Mg, V1), dtype=np.int64)
@@ -254,6 +259,40 @@ class _SlotEval:
         Zp[idx] = newW + self.lop[gi]
         return Zp.reshape(Q, n + 1)[:, :n].copy()
 
+    def search(self, lo, hi, rng, population: int, generations: int, mutation: float, seeds):
+        """:func:`ga_minimize` with this slot's repair and fitness, as one compiled kernel.
+
+        Draws the same random numbers in the same order (initial individuals,
+        then the uniforms of the whole search) and returns the same
+        ``(best, best_fitness, history)``.
+        """
+        lo = np.asarray(lo, dtype=np.int64)
+        hi = np.maximum(np.asarray(hi, dtype=np.int64), lo)
+        n = lo.size
+        population = int(population)
+        seeds = [np.clip(np.asarray(s, dtype=np.int64), lo, hi) for s in seeds][:population]
+        k = population - len(seeds)
+        parts = [np.asarray(seeds, dtype=np.int64).reshape(len(seeds), n)] if seeds else []
+        if k > 0:
+            parts.append(rng.integers(lo, hi + 1, size=(k, n)))
+        pop0 = np.ascontiguousarray(np.concatenate(parts, axis=0), dtype=np.int64)
+        nc = population - 1
+        G = int(generations)
+        U = rng.random((G, nc, 4 + 3 * n)) if nc > 0 and G > 0 else np.zeros((G, max(nc, 0), 4 + 3 * n))
+        best, bf, hist = ga_search(pop0, lo, hi, U, population, float(mutation), self.gv, self.gm, self._dem,
+                                   self.avn, self.NI, self.Xb, self.gj, self.cell0, self.Tf, self.S1, self.Rx3,
+                                   self.S, self.slack2, float(self.cost0), float(self.gene0), self.prevg,
+                                   self.cdp, self.crun)
+        return best, float(bf), [float(h) for h in hist]
+
+    def route_of(self, z):
+        """Chosen node per stage (Smax, 1, Mg) of one individual (−1 = waiting)."""
+        z = np.ascontiguousarray(np.asarray(z, dtype=np.int64).reshape(1, -1))
+        _, nodes = ga_fitness(z, self.Xb, self.gj, self.gv, self.cell0, self.Tf, self.S1, self.Rx3, self.S,
+                              self.slack2, float(self.cost0), float(self.gene0), self.prevg, self.cdp, self.crun,
+                              True)
+        return nodes
+
     def counts(self, z, busy):
         x = busy.copy()
         if self.gj.size:
@@ -312,12 +351,27 @@ class GAController:
     ----------
     history : list of float
         Best fitness per generation in the last slot that ran the GA.
+
+    Parameters
+    ----------
+    population, generations, mutation, y_max : optional
+        Override ``scenario.control``.
+    solver : {"kernel", "reference"}
+        ``"kernel"`` (default) runs the search as one compiled kernel
+        (:meth:`_SlotEval.search`); ``"reference"`` runs :func:`ga_minimize`
+        with the numpy repair and fitness. They decide the same, except that
+        the kernel sums a node's usage gene by gene where numpy uses a BLAS
+        product (a difference only for usage within rounding of the E8
+        tolerance).
     """
 
     name = "ga"
 
-    def __init__(self, population=None, generations=None, mutation=None, y_max=None):
+    def __init__(self, population=None, generations=None, mutation=None, y_max=None, solver: str = "kernel"):
+        if solver not in ("kernel", "reference"):
+            raise ValueError(f"solver must be 'kernel' or 'reference', got {solver!r}")
         self._pop, self._gen, self._mut, self._y = population, generations, mutation, y_max
+        self.solver = solver
 
     def reset(self, ctx: RunContext) -> None:
         sc = ctx.scenario
@@ -369,10 +423,14 @@ class GAController:
             s = np.flatnonzero(gj == j)
             if len(s):
                 need[s[np.argmax(hi[s] - lo[s])]] += -(-int(S[j]) // y)
-        best, _, self.history = ga_minimize(ev.fitness, lo, hi, self.rng, self.pop, self.gens, self.mut,
-                                            seeds=(lo, cur, need), repair=ev.repair, batch=True)
+        if self.solver == "kernel":
+            best, _, self.history = ev.search(lo, hi, self.rng, self.pop, self.gens, self.mut, seeds=(lo, cur, need))
+            nodes = ev.route_of(best)
+        else:
+            best, _, self.history = ga_minimize(ev.fitness, lo, hi, self.rng, self.pop, self.gens, self.mut,
+                                                seeds=(lo, cur, need), repair=ev.repair, batch=True)
+            _, nodes = ev.fitness(best[None, :], want_route=True)
         x = ev.counts(best, busy)
-        _, nodes = ev.fitness(best[None, :], want_route=True)
         for j, rows in enumerate(ev.rows):
             route[rows] = nodes[:len(rows), 0, j]
         return Decision(light_counts=x, parallelism=y, route=route)
