@@ -814,48 +814,83 @@ def _pairwise(a, lo, n):
 
 
 @njit(cache=True)
-def ga_fitness(Z, Xb, gj, gv, cell0, Tf, S1, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, want):
+def ga_fitness(Z, bj, gj, gv, B, gx, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, want):
     """:meth:`edgefm.control.ga._SlotEval.fitness` of a (Q, n) population, bit for bit.
 
     Per (individual, MS group) the stages are routed greedily in lock-step
-    (column 0 of ``Rx`` is the unassigned penalty and wins ties); the sums
-    follow numpy's reduction order (``_pairwise``). Returns the (Q,) fitness
-    and, with ``want``, the (Smax, Q, Mg) chosen node per stage (−1 = waiting).
+    (column 0 of ``Rx`` is the unassigned penalty and wins ties). A node's
+    marginal delay is ``gx[j, lev]`` with lev = 1 + #{L ≤ y : N(L) ≤ k} after it
+    took k stages, N(L) = B[j, v, L−1] + e·L the free levels ≤ L of its busy
+    instances and its e = count − busy empty ones (the per-slot table
+    ``_SlotEval.Tf`` of the reference, evaluated lazily). Sums follow numpy's
+    reduction order (``_pairwise``). Returns the (Q,) fitness and, with
+    ``want``, the (Smax, Q, Mg) chosen node per stage (−1 = waiting).
     """
     Q, n = Z.shape
     Smax, Mg, V1 = Rx.shape
-    ptr = np.empty((Q, Mg, V1), dtype=np.int64)
-    cur = np.empty((Q, Mg, V1))
-    for q in range(Q):
-        for j in range(Mg):
-            for v in range(V1):
-                ptr[q, j, v] = Xb[j, v]
-        for g in range(n):
-            ptr[q, gj[g], gv[g] + 1] = Z[q, g]
-        for j in range(Mg):
-            for v in range(V1):
-                p = (cell0[j, v] + ptr[q, j, v]) * S1
-                ptr[q, j, v] = p
-                cur[q, j, v] = Tf[p]
+    V = V1 - 1
+    y = B.shape[2]
     e = np.zeros((Smax, Q, Mg))
     nodes = np.full((Smax if want else 0, Q, Mg), -1, dtype=np.int64)
+    cnt = np.empty((Mg, V), dtype=np.int64)
+    cur = np.empty(V)
+    kk = np.empty(V, dtype=np.int64)
+    pp = np.empty(V, dtype=np.int64)
+    ex = np.empty(V, dtype=np.int64)
+    act = np.empty(V, dtype=np.int64)
     for q in range(Q):
         for j in range(Mg):
+            for v in range(V):
+                cnt[j, v] = bj[j, v]
+        for g in range(n):
+            cnt[gj[g], gv[g]] = Z[q, g]
+        for j in range(Mg):
+            na = 0
+            for v in range(V):
+                c = cnt[j, v]
+                kk[v] = 0
+                if c < bj[j, v]:  # (never: genes stay >= busy) the reference's table gives level 1
+                    ex[v] = -1
+                    pp[v] = 0
+                else:
+                    ex[v] = c - bj[j, v]
+                    p = 0
+                    while p < y and B[j, v, p] + ex[v] * (p + 1) <= 0:
+                        p += 1
+                    pp[v] = p
+                cur[v] = gx[j, 1 + pp[v]]
+                if cur[v] < np.inf:
+                    act[na] = v
+                    na += 1
             for i in range(Sj[j]):  # padding stages (i >= S_j) cost exactly 0 and route nowhere
-                best = Rx[i, j, 0] + cur[q, j, 0]
-                b = 0
-                for v in range(1, V1):
-                    d = Rx[i, j, v] + cur[q, j, v]
+                best = Rx[i, j, 0] + 0.0
+                b = -1
+                for a in range(na):
+                    v = act[a]
+                    d = Rx[i, j, v + 1] + cur[v]
                     if d < best:
                         best = d
                         b = v
-                p = ptr[q, j, b] + 1
-                ptr[q, j, b] = p
-                cur[q, j, b] = Tf[p]
+                if b >= 0:
+                    k = kk[b] + 1
+                    kk[b] = k
+                    if ex[b] >= 0:
+                        p = pp[b]
+                        while p < y and B[j, b, p] + ex[b] * (p + 1) <= k:
+                            p += 1
+                        pp[b] = p
+                    cur[b] = gx[j, 1 + pp[b]]
+                    if not cur[b] < np.inf:  # exhausted: never chosen again
+                        w = 0
+                        for a in range(na):
+                            if act[a] != b:
+                                act[w] = act[a]
+                                w += 1
+                        na = w
                 late = best - slack[i, j]
                 e[i, q, j] = best + (late if late > 0.0 else 0.0)
                 if want:
-                    nodes[i, q, j] = b - 1
+                    nodes[i, q, j] = b
     flat = e.ravel()
     f = np.empty(Q)
     gc = np.empty(n)
@@ -976,7 +1011,7 @@ def ga_repair(Z, lo, gv, gm, dem, avail, NI):
 
 
 @njit(cache=True)
-def ga_search(pop0, lo, hi, U, population, mutation, gv, gm, dem, avail, NI, Xb, gj, cell0, Tf, S1, Rx, Sj, slack,
+def ga_search(pop0, lo, hi, U, population, mutation, gv, gm, dem, avail, NI, bj, gj, B, gx, Rx, Sj, slack,
               cost0, gene0, prevg, cdp, crun):
     """:func:`edgefm.control.ga.ga_minimize` with the slot's repair and fitness, bit for bit.
 
@@ -986,7 +1021,7 @@ def ga_search(pop0, lo, hi, U, population, mutation, gv, gm, dem, avail, NI, Xb,
     """
     n = lo.size
     pop = ga_repair(pop0, lo, gv, gm, dem, avail, NI)
-    fit, _ = ga_fitness(pop, Xb, gj, gv, cell0, Tf, S1, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, False)
+    fit, _ = ga_fitness(pop, bj, gj, gv, B, gx, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, False)
     G = U.shape[0]
     nc = population - 1
     history = np.empty(G + 1)
@@ -1012,7 +1047,7 @@ def ga_search(pop0, lo, hi, U, population, mutation, gv, gm, dem, avail, NI, Xb,
                 z = z if z < hi[g] else hi[g]
                 child[c, g] = z
         child2 = ga_repair(child, lo, gv, gm, dem, avail, NI)
-        cf, _ = ga_fitness(child2, Xb, gj, gv, cell0, Tf, S1, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, False)
+        cf, _ = ga_fitness(child2, bj, gj, gv, B, gx, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, False)
         npop = np.empty((nc + 1, n), dtype=np.int64)
         nfit = np.empty(nc + 1)
         npop[0] = pop[e]

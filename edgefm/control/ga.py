@@ -126,7 +126,7 @@ class _SlotEval:
     Genes ``(gj, gv)``: group index j (the j-th MS of ``P.groups``) and node v.
     """
 
-    def __init__(self, P, g, y, busy, slack, gj, gv, lo, hi_max):
+    def __init__(self, P, g, y, busy, slack, gj, gv, lo, hi_max, tables: bool = True):
         ms = list(P.groups)
         self.ms = ms
         Mg = len(ms)
@@ -201,6 +201,12 @@ class _SlotEval:
             for v in range(V):
                 if occ[v]:
                     B[j, v] = np.maximum(0, Ls[None, :] - np.asarray(occ[v])[:, None]).sum(axis=0)
+        gx = np.full((Mg, y + 2), np.inf)
+        gx[:, :y + 1] = g[ms]
+        self.B, self.bj, self.gx = B, np.ascontiguousarray(bj), gx
+        self._rxq = {}
+        if not tables:  # the kernel evaluates the table lazily (ga_fitness)
+            return
         c = np.arange(C1)
         extra = c[None, None, :] - bj[:, :, None]  # (Mg, V, C1) new empty instances
         N = B[:, :, None, :] + np.maximum(extra, 0)[..., None] * Ls  # (Mg, V, C1, y) levels ≤ L
@@ -208,12 +214,9 @@ class _SlotEval:
         cell = np.arange(Mg * V * C1).reshape(Mg, V, C1, 1) * S1
         cnt = np.bincount((cell + N)[ok], minlength=Mg * V * C1 * S1).reshape(Mg, V, C1, S1)
         lev = 1 + np.cumsum(cnt, axis=-1)  # k-th free level (y+1 = none)
-        gx = np.full((Mg, y + 2), np.inf)
-        gx[:, :y + 1] = g[ms]
         T = np.zeros((Mg, V1, C1, S1))
         T[:, 1:] = gx[np.arange(Mg)[:, None, None, None], lev]
         self.Tf = T.reshape(-1)
-        self._rxq = {}
         self.cell0 = (np.arange(Mg)[:, None] * V1 + np.arange(V1)[None, :]) * C1  # (Mg, V1)
 
     # ------------------------------------------------------------------
@@ -280,7 +283,7 @@ class _SlotEval:
         G = int(generations)
         U = rng.random((G, nc, 4 + 3 * n)) if nc > 0 and G > 0 else np.zeros((G, max(nc, 0), 4 + 3 * n))
         best, bf, hist = ga_search(pop0, lo, hi, U, population, float(mutation), self.gv, self.gm, self._dem,
-                                   self.avn, self.NI, self.Xb, self.gj, self.cell0, self.Tf, self.S1, self.Rx3,
+                                   self.avn, self.NI, self.bj, self.gj, self.B, self.gx, self.Rx3,
                                    self.S, self.slack2, float(self.cost0), float(self.gene0), self.prevg,
                                    self.cdp, self.crun)
         return best, float(bf), [float(h) for h in hist]
@@ -288,7 +291,7 @@ class _SlotEval:
     def route_of(self, z):
         """Chosen node per stage (Smax, 1, Mg) of one individual (−1 = waiting)."""
         z = np.ascontiguousarray(np.asarray(z, dtype=np.int64).reshape(1, -1))
-        _, nodes = ga_fitness(z, self.Xb, self.gj, self.gv, self.cell0, self.Tf, self.S1, self.Rx3, self.S,
+        _, nodes = ga_fitness(z, self.bj, self.gj, self.gv, self.B, self.gx, self.Rx3, self.S,
                               self.slack2, float(self.cost0), float(self.gene0), self.prevg, self.cdp, self.crun,
                               True)
         return nodes
@@ -415,7 +418,7 @@ class GAController:
         gm = np.asarray(ms, dtype=np.int64)[gj]
         lo = busy[gv, gm]
         hi = lo + np.maximum(cap[gj, gv], 0)
-        ev = _SlotEval(P, self.g, y, busy, slack, gj, gv, lo, int(hi.max(initial=0)))
+        ev = _SlotEval(P, self.g, y, busy, slack, gj, gv, lo, int(hi.max(initial=0)), tables=self.solver != "kernel")
 
         cur = np.asarray(state.light_counts, dtype=np.int64)[gv, gm]
         need = lo.copy()
