@@ -6,7 +6,8 @@ operation so that decisions are bit-identical (``tests/test_goldens.py``).
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.typed import Dict
 
 __all__ = ["earliest_finish", "greedy_slot"]
 
@@ -814,7 +815,64 @@ def _pairwise(a, lo, n):
 
 
 @njit(cache=True)
-def ga_fitness(Z, bj, gj, gv, B, gx, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, want):
+def _ga_route(i_end, j, cnt_v, bj, B, gx, Rx, slack, e, q, nodes, want):
+    """Route the first ``i_end`` stages of group ``j`` for node counts ``cnt_v``; writes e[:, q, j]."""
+    V = cnt_v.shape[0]
+    y = B.shape[2]
+    cur = np.empty(V)
+    kk = np.zeros(V, dtype=np.int64)
+    pp = np.empty(V, dtype=np.int64)
+    ex = np.empty(V, dtype=np.int64)
+    act = np.empty(V, dtype=np.int64)
+    na = 0
+    for v in range(V):
+        c = cnt_v[v]
+        if c < bj[j, v]:  # (never: genes stay >= busy) the reference's table gives level 1
+            ex[v] = -1
+            pp[v] = 0
+        else:
+            ex[v] = c - bj[j, v]
+            p = 0
+            while p < y and B[j, v, p] + ex[v] * (p + 1) <= 0:
+                p += 1
+            pp[v] = p
+        cur[v] = gx[j, 1 + pp[v]]
+        if cur[v] < np.inf:
+            act[na] = v
+            na += 1
+    for i in range(i_end):
+        best = Rx[i, j, 0] + 0.0
+        b = -1
+        for a in range(na):
+            v = act[a]
+            d = Rx[i, j, v + 1] + cur[v]
+            if d < best:
+                best = d
+                b = v
+        if b >= 0:
+            k = kk[b] + 1
+            kk[b] = k
+            if ex[b] >= 0:
+                p = pp[b]
+                while p < y and B[j, b, p] + ex[b] * (p + 1) <= k:
+                    p += 1
+                pp[b] = p
+            cur[b] = gx[j, 1 + pp[b]]
+            if not cur[b] < np.inf:  # exhausted: never chosen again
+                w = 0
+                for a in range(na):
+                    if act[a] != b:
+                        act[w] = act[a]
+                        w += 1
+                na = w
+        late = best - slack[i, j]
+        e[i, q, j] = best + (late if late > 0.0 else 0.0)
+        if want:
+            nodes[i, q, j] = b
+
+
+@njit(cache=True)
+def ga_fitness(Z, bj, gj, gv, B, gx, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, want, cache):
     """:meth:`edgefm.control.ga._SlotEval.fitness` of a (Q, n) population, bit for bit.
 
     Per (individual, MS group) the stages are routed greedily in lock-step
@@ -822,75 +880,65 @@ def ga_fitness(Z, bj, gj, gv, B, gx, Rx, Sj, slack, cost0, gene0, prevg, cdp, cr
     marginal delay is ``gx[j, lev]`` with lev = 1 + #{L ≤ y : N(L) ≤ k} after it
     took k stages, N(L) = B[j, v, L−1] + e·L the free levels ≤ L of its busy
     instances and its e = count − busy empty ones (the per-slot table
-    ``_SlotEval.Tf`` of the reference, evaluated lazily). Sums follow numpy's
-    reduction order (``_pairwise``). Returns the (Q,) fitness and, with
-    ``want``, the (Smax, Q, Mg) chosen node per stage (−1 = waiting).
+    ``_SlotEval.Tf`` of the reference, evaluated lazily). A group's routing
+    depends only on its own genes: with a ``cache`` (see :func:`ga_search`)
+    the per-stage terms of a gene vector seen before are copied, not
+    recomputed. Sums follow numpy's reduction order (``_pairwise``). Returns
+    the (Q,) fitness and, with ``want``, the (Smax, Q, Mg) chosen node per
+    stage (−1 = waiting).
     """
     Q, n = Z.shape
     Smax, Mg, V1 = Rx.shape
     V = V1 - 1
-    y = B.shape[2]
     e = np.zeros((Smax, Q, Mg))
     nodes = np.full((Smax if want else 0, Q, Mg), -1, dtype=np.int64)
-    cnt = np.empty((Mg, V), dtype=np.int64)
-    cur = np.empty(V)
-    kk = np.empty(V, dtype=np.int64)
-    pp = np.empty(V, dtype=np.int64)
-    ex = np.empty(V, dtype=np.int64)
-    act = np.empty(V, dtype=np.int64)
+    gs = np.zeros(Mg + 1, dtype=np.int64)  # genes of group j: gs[j]:gs[j+1] (MS-major)
+    for g in range(n):
+        gs[gj[g] + 1] += 1
+    for j in range(Mg):
+        gs[j + 1] += gs[j]
+    cnt_v = np.empty(V, dtype=np.int64)
+    d, keys, klen, store, off, fill = cache
+    use = len(keys) > 0
     for q in range(Q):
         for j in range(Mg):
+            ng = gs[j + 1] - gs[j]
+            idx = -1
+            h = 0
+            if use:
+                h = j + 1
+                for g in range(gs[j], gs[j + 1]):
+                    h = h * 1000003 + Z[q, g]
+                if h in d:
+                    idx = d[h]
+                if idx >= 0:
+                    same = klen[idx] == ng
+                    if same:
+                        for t in range(ng):
+                            if keys[idx, t] != Z[q, gs[j] + t]:
+                                same = False
+                                break
+                    if same:
+                        o = off[idx]
+                        for i in range(Sj[j]):
+                            e[i, q, j] = store[o + i]
+                        continue
             for v in range(V):
-                cnt[j, v] = bj[j, v]
-        for g in range(n):
-            cnt[gj[g], gv[g]] = Z[q, g]
-        for j in range(Mg):
-            na = 0
-            for v in range(V):
-                c = cnt[j, v]
-                kk[v] = 0
-                if c < bj[j, v]:  # (never: genes stay >= busy) the reference's table gives level 1
-                    ex[v] = -1
-                    pp[v] = 0
-                else:
-                    ex[v] = c - bj[j, v]
-                    p = 0
-                    while p < y and B[j, v, p] + ex[v] * (p + 1) <= 0:
-                        p += 1
-                    pp[v] = p
-                cur[v] = gx[j, 1 + pp[v]]
-                if cur[v] < np.inf:
-                    act[na] = v
-                    na += 1
-            for i in range(Sj[j]):  # padding stages (i >= S_j) cost exactly 0 and route nowhere
-                best = Rx[i, j, 0] + 0.0
-                b = -1
-                for a in range(na):
-                    v = act[a]
-                    d = Rx[i, j, v + 1] + cur[v]
-                    if d < best:
-                        best = d
-                        b = v
-                if b >= 0:
-                    k = kk[b] + 1
-                    kk[b] = k
-                    if ex[b] >= 0:
-                        p = pp[b]
-                        while p < y and B[j, b, p] + ex[b] * (p + 1) <= k:
-                            p += 1
-                        pp[b] = p
-                    cur[b] = gx[j, 1 + pp[b]]
-                    if not cur[b] < np.inf:  # exhausted: never chosen again
-                        w = 0
-                        for a in range(na):
-                            if act[a] != b:
-                                act[w] = act[a]
-                                w += 1
-                        na = w
-                late = best - slack[i, j]
-                e[i, q, j] = best + (late if late > 0.0 else 0.0)
-                if want:
-                    nodes[i, q, j] = b
+                cnt_v[v] = bj[j, v]
+            for g in range(gs[j], gs[j + 1]):
+                cnt_v[gv[g]] = Z[q, g]
+            _ga_route(Sj[j], j, cnt_v, bj, B, gx, Rx, slack, e, q, nodes, want)
+            if use and idx < 0 and fill[0] < len(klen) and fill[1] + Sj[j] <= len(store):
+                k = fill[0]
+                for t in range(ng):
+                    keys[k, t] = Z[q, gs[j] + t]
+                klen[k] = ng
+                off[k] = fill[1]
+                for i in range(Sj[j]):
+                    store[fill[1] + i] = e[i, q, j]
+                fill[0] += 1
+                fill[1] += Sj[j]
+                d[h] = k
     flat = e.ravel()
     f = np.empty(Q)
     gc = np.empty(n)
@@ -911,6 +959,14 @@ def ga_fitness(Z, bj, gj, gv, B, gx, Rx, Sj, slack, cost0, gene0, prevg, cdp, cr
             cost = cost0
         f[q] = cost + delay
     return f, nodes
+
+
+@njit(cache=True)
+def ga_cache(n_rows, n_genes, n_values):
+    """An empty fitness cache for :func:`ga_fitness`: (hash → row, keys, key lengths, values, offsets, fill)."""
+    d = Dict.empty(key_type=types.int64, value_type=types.int64)
+    return (d, np.empty((n_rows, max(n_genes, 1)), dtype=np.int64), np.zeros(n_rows, dtype=np.int64),
+            np.empty(n_values), np.zeros(n_rows, dtype=np.int64), np.zeros(2, dtype=np.int64))
 
 
 @njit(cache=True)
@@ -1020,10 +1076,22 @@ def ga_search(pop0, lo, hi, U, population, mutation, gv, gm, dem, avail, NI, bj,
     Returns (best, best fitness, history).
     """
     n = lo.size
-    pop = ga_repair(pop0, lo, gv, gm, dem, avail, NI)
-    fit, _ = ga_fitness(pop, bj, gj, gv, B, gx, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, False)
     G = U.shape[0]
     nc = population - 1
+    Mg = Rx.shape[1]
+    n_ind = population + G * max(nc, 0)
+    gmax = 0
+    cntg = np.zeros(Mg, dtype=np.int64)
+    for g in range(n):
+        cntg[gj[g]] += 1
+    for j in range(Mg):
+        gmax = max(gmax, cntg[j])
+    tot = 0
+    for j in range(Mg):
+        tot += Sj[j]
+    cache = ga_cache(n_ind * Mg, gmax, n_ind * tot)
+    pop = ga_repair(pop0, lo, gv, gm, dem, avail, NI)
+    fit, _ = ga_fitness(pop, bj, gj, gv, B, gx, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, False, cache)
     history = np.empty(G + 1)
     history[0] = fit.min()
     child = np.empty((max(nc, 0), n), dtype=np.int64)
@@ -1047,7 +1115,7 @@ def ga_search(pop0, lo, hi, U, population, mutation, gv, gm, dem, avail, NI, bj,
                 z = z if z < hi[g] else hi[g]
                 child[c, g] = z
         child2 = ga_repair(child, lo, gv, gm, dem, avail, NI)
-        cf, _ = ga_fitness(child2, bj, gj, gv, B, gx, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, False)
+        cf, _ = ga_fitness(child2, bj, gj, gv, B, gx, Rx, Sj, slack, cost0, gene0, prevg, cdp, crun, False, cache)
         npop = np.empty((nc + 1, n), dtype=np.int64)
         nfit = np.empty(nc + 1)
         npop[0] = pop[e]

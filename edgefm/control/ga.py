@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import ga_fitness, ga_search
+from ._kernels import ga_cache, ga_fitness, ga_search
 from .base import Decision, RunContext, State
 from .lyapunov import unassigned_penalty
 from .proposed import delay_tables, slot_problem
@@ -293,7 +293,7 @@ class _SlotEval:
         z = np.ascontiguousarray(np.asarray(z, dtype=np.int64).reshape(1, -1))
         _, nodes = ga_fitness(z, self.bj, self.gj, self.gv, self.B, self.gx, self.Rx3, self.S,
                               self.slack2, float(self.cost0), float(self.gene0), self.prevg, self.cdp, self.crun,
-                              True)
+                              True, ga_cache(0, 0, 0))
         return nodes
 
     def counts(self, z, busy):
