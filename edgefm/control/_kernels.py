@@ -1126,3 +1126,95 @@ def ga_search(pop0, lo, hi, U, population, mutation, gv, gm, dem, avail, NI, bj,
         history[gen + 1] = fit.min()
     e = np.argmin(fit)
     return pop[e].copy(), fit[e], history
+
+
+@njit(cache=True)
+def ga_tables(ready, now, up, stage_ms, pen, slack, inst_node, inst_ms, inst_jobs, start, y):
+    """The GA's per-slot routing inputs, as ``slot_problem`` + ``_SlotEval`` build them.
+
+    Stages grouped by MS (ascending), each group in data-ready order (earliest
+    ready − now over the up nodes, stable). Returns ``gms`` (Mg,), ``gptr``
+    (Mg+1,), ``perm`` (S,) state rows in group order, ``Rx`` (Smax, Mg, V+1)
+    (column 0 the unassigned penalty, padding rows 0 / inf), ``slk`` (Smax, Mg)
+    (padding inf), ``Sj`` (Mg,) and ``B`` (Mg, V, y): the free levels ≤ L of the
+    start instances (busiest first; missing ones idle).
+    """
+    S, V = ready.shape
+    M = start.shape[1]
+    first = np.empty(S)
+    for i in range(S):
+        f = np.inf
+        for v in range(V):
+            r = ready[i, v] - now if up[v] else np.inf
+            if r < f:
+                f = r
+        first[i] = f
+    cnt = np.zeros(M + 1, dtype=np.int64)
+    for i in range(S):
+        cnt[stage_ms[i] + 1] += 1
+    for m in range(M):
+        cnt[m + 1] += cnt[m]
+    byms = np.empty(S, dtype=np.int64)
+    fill = cnt[:M].copy()
+    for i in range(S):
+        byms[fill[stage_ms[i]]] = i
+        fill[stage_ms[i]] += 1
+    G = 0
+    Smax = 0
+    for m in range(M):
+        if cnt[m + 1] > cnt[m]:
+            G += 1
+            Smax = max(Smax, cnt[m + 1] - cnt[m])
+    gms = np.empty(G, dtype=np.int64)
+    gptr = np.empty(G + 1, dtype=np.int64)
+    Sj = np.empty(G, dtype=np.int64)
+    perm = np.empty(S, dtype=np.int64)
+    gidx = np.full(M, -1, dtype=np.int64)
+    a = 0
+    for m in range(M):
+        lo, hi = cnt[m], cnt[m + 1]
+        if hi == lo:
+            continue
+        idx = byms[lo:hi]
+        o = np.argsort(first[idx], kind="mergesort")
+        for j in range(hi - lo):
+            perm[lo + j] = idx[o[j]]
+        gms[a] = m
+        gptr[a] = lo
+        Sj[a] = hi - lo
+        gidx[m] = a
+        a += 1
+    gptr[G] = S
+    Rx = np.full((Smax, G, V + 1), np.inf)
+    slk = np.full((Smax, G), np.inf)
+    for j in range(G):
+        for i in range(Smax):
+            Rx[i, j, 0] = 0.0
+        for t in range(Sj[j]):
+            r = perm[gptr[j] + t]
+            Rx[t, j, 0] = pen[r]
+            for v in range(V):
+                Rx[t, j, v + 1] = ready[r, v] - now if up[v] else np.inf
+            slk[t, j] = slack[r]
+    # free levels <= L of the start instances: B[j, v, L-1] = sum over instances of max(0, L - o)
+    B = np.zeros((G, V, y), dtype=np.int64)
+    taken = np.zeros((V, M), dtype=np.int64)
+    order = np.argsort(-inst_jobs, kind="mergesort")
+    for t in range(len(order)):
+        i = order[t]
+        v, m, o = inst_node[i], inst_ms[i], inst_jobs[i]
+        if taken[v, m] >= start[v, m]:
+            continue
+        taken[v, m] += 1
+        j = gidx[m]
+        if j >= 0:
+            for L in range(1, y + 1):
+                if L > o:
+                    B[j, v, L - 1] += L - o
+    for j in range(G):
+        m = gms[j]
+        for v in range(V):
+            for _ in range(start[v, m] - taken[v, m]):  # idle start instances (occupancy 0)
+                for L in range(1, y + 1):
+                    B[j, v, L - 1] += L
+    return gms, gptr, perm, Rx, slk, Sj, B

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import ga_cache, ga_fitness, ga_search
+from ._kernels import ga_cache, ga_fitness, ga_search, ga_tables
 from .base import Decision, RunContext, State
 from .lyapunov import unassigned_penalty
 from .proposed import delay_tables, slot_problem
@@ -347,6 +347,54 @@ class _SlotEval:
         return (f, nodes) if want_route else f
 
 
+class _KernelEval:
+    """What the compiled search needs of one slot (the lean counterpart of :class:`_SlotEval`),
+    built from the state by :func:`edgefm.control._kernels.ga_tables` and a few numpy lines
+    that are :class:`_SlotEval`'s own."""
+
+    def __init__(self, state, sc, g, y, busy, pen, slack):
+        up = np.asarray(state.node_up, dtype=bool)
+        self.ms, gptr, self.perm, self.Rx3, self.slack2, self.S, self.B = ga_tables(
+            np.ascontiguousarray(state.ready, dtype=float), float(state.now), up,
+            np.asarray(state.stage_ms, dtype=np.int64), pen, slack, np.asarray(state.inst_node, dtype=np.int64),
+            np.asarray(state.inst_ms, dtype=np.int64), np.asarray(state.inst_jobs, dtype=np.int64), busy, y)
+        self.rows = [self.perm[gptr[j]:gptr[j + 1]] for j in range(len(self.ms))]
+        ms = self.ms
+        Mg = len(ms)
+        dem = sc.demand
+        self.up = up
+        self.prev = np.asarray(state.light_counts, dtype=np.int64)
+        self.avail = np.where(up[:, None], state.free_capacity + (self.prev - busy) @ dem, 0.0)
+        self.gx = np.full((Mg, y + 2), np.inf)
+        self.gx[:, :y + 1] = g[ms]
+        self.bj = np.ascontiguousarray(busy[:, ms].T)
+
+    def genes(self, sc, busy, gj, gv, lo, c_dp, c_run, light):
+        """Fix the genes: per-node gene lists for repair and the E7 cost terms."""
+        V = busy.shape[0]
+        n = gj.size
+        self.gj, self.gv = np.ascontiguousarray(gj), np.ascontiguousarray(gv)
+        gm = np.asarray(self.ms, dtype=np.int64)[gj] if n else np.zeros(0, np.int64)
+        self.gm = gm
+        per_node = [np.flatnonzero(gv == v) for v in range(V)]
+        gmax = max([len(p) for p in per_node] + [1])
+        self.NI = np.full((V, gmax), n, dtype=np.int64)
+        for v, p in enumerate(per_node):
+            self.NI[v, :len(p)] = p
+        self.avn = np.ascontiguousarray(self.avail, dtype=float)
+        self._dem = np.ascontiguousarray(sc.demand, dtype=float)
+        inc = np.maximum(0, busy - self.prev)
+        per = inc * c_dp + busy * c_run
+        self.cost0 = float(per[:, light].sum())
+        self.cdp = (c_dp[gm] * light[gm]) if n else np.zeros(0)
+        self.crun = (c_run[gm] * light[gm]) if n else np.zeros(0)
+        self.prevg = self.prev[gv, gm] if n else np.zeros(0, np.int64)
+        self.gene0 = float((np.maximum(0, lo - self.prevg) * self.cdp + lo * self.crun).sum()) if n else 0.0
+
+    search = _SlotEval.search
+    route_of = _SlotEval.route_of
+
+
 class GAController:
     """Per-slot GA over light instance counts (the GA baseline of MODEL.md §7).
 
@@ -390,6 +438,8 @@ class GAController:
         self.deadline = np.asarray(ctx.task_deadline_ms, dtype=float)
         self.pen_task = unassigned_penalty(self.deadline, sc.slot_ms)
         self.history: list = []
+        self._c_dp = np.array([m.cost_deploy for m in sc.microservices], dtype=float)
+        self._c_run = np.array([m.cost_maintain + m.cost_parallel for m in sc.microservices], dtype=float)
 
     def decide(self, state: State) -> Decision:
         sc, y = self.sc, self.y
@@ -399,26 +449,34 @@ class GAController:
         if state.n_waiting == 0:
             return Decision(light_counts=busy, parallelism=y, route=route)
         tasks = np.asarray(state.stage_task, dtype=np.int64)
-        ones = np.ones(state.n_waiting)
-        P = slot_problem(state, sc, ones, self.pen_task[tasks], busy, 1.0, y)
         slack = (self.deadline - (state.now - self.arrival))[tasks]  # D − age per state row
         dem = sc.demand
-        ms = list(P.groups)
-        S = np.array([len(P.groups[m][0]) for m in ms], dtype=np.int64)
+        if self.solver == "kernel":
+            ev = _KernelEval(state, sc, self.g, y, busy, self.pen_task[tasks], slack)
+            ms, S, avail, up = list(ev.ms), ev.S, ev.avail, ev.up
+        else:
+            ones = np.ones(state.n_waiting)
+            P = slot_problem(state, sc, ones, self.pen_task[tasks], busy, 1.0, y)
+            ms = list(P.groups)
+            S = np.array([len(P.groups[m][0]) for m in ms], dtype=np.int64)
+            avail, up = P.avail, P.up
         # genes: (MS, up node) pairs where one more instance fits or some are busy, MS-major
         D = dem[ms]  # (Mg, K)
         pos = D > 0
-        ratio = np.where(pos[:, None, :], P.avail[None, :, :] / np.where(pos, D, 1.0)[:, None, :], np.inf)
+        ratio = np.where(pos[:, None, :], avail[None, :, :] / np.where(pos, D, 1.0)[:, None, :], np.inf)
         fitn = np.floor(ratio.min(axis=2) + 1e-9)  # (Mg, V)
         cap = np.minimum(fitn, S[:, None].astype(float))
         cap = np.where(np.isfinite(cap), cap, 0).astype(np.int64)  # (no-demand MS: capped by S above)
         bj = busy[:, ms].T  # (Mg, V)
-        sel = P.up[None, :] & ((cap > 0) | (bj > 0))
+        sel = up[None, :] & ((cap > 0) | (bj > 0))
         gj, gv = np.nonzero(sel)  # row-major = MS-major, nodes ascending
         gm = np.asarray(ms, dtype=np.int64)[gj]
         lo = busy[gv, gm]
         hi = lo + np.maximum(cap[gj, gv], 0)
-        ev = _SlotEval(P, self.g, y, busy, slack, gj, gv, lo, int(hi.max(initial=0)), tables=self.solver != "kernel")
+        if self.solver == "kernel":
+            ev.genes(sc, busy, gj, gv, lo, self._c_dp, self._c_run, ~sc.is_core)
+        else:
+            ev = _SlotEval(P, self.g, y, busy, slack, gj, gv, lo, int(hi.max(initial=0)))
 
         cur = np.asarray(state.light_counts, dtype=np.int64)[gv, gm]
         need = lo.copy()
@@ -433,7 +491,9 @@ class GAController:
             best, _, self.history = ga_minimize(ev.fitness, lo, hi, self.rng, self.pop, self.gens, self.mut,
                                                 seeds=(lo, cur, need), repair=ev.repair, batch=True)
             _, nodes = ev.fitness(best[None, :], want_route=True)
-        x = ev.counts(best, busy)
+        x = busy.copy()
+        if gj.size:
+            x[gv, gm] = best
         for j, rows in enumerate(ev.rows):
             route[rows] = nodes[:len(rows), 0, j]
         return Decision(light_counts=x, parallelism=y, route=route)
