@@ -280,6 +280,7 @@ class Engine:
         base_free = sc.capacity - self.core_use
         zero_vm = np.zeros((V, M), dtype=np.int64)
         prev_counts = zero_vm
+        cost_of = None
         last_par = None
         # constant per run
         is_core = self.is_core
@@ -344,16 +345,15 @@ class Engine:
                     light_wait = np.concatenate([light_wait, released[~core]])
                 if core.any():
                     cr, cm = released[core], rel_ms[core]
-                    ms_new, first = np.unique(cm, return_index=True)
-                    for m in ms_new[np.argsort(first)].tolist():
+                    for m in dict.fromkeys(cm.tolist()):  # first-release order
                         old = core_wait.get(m)
                         add = np.sort(cr[cm == m])
                         if old is None or not len(old):
                             core_wait[m] = add
                         elif old[-1] < add[0]:
                             core_wait[m] = np.concatenate([old, add])
-                        else:
-                            core_wait[m] = np.insert(old, np.searchsorted(old, add), add)
+                        else:  # two sorted runs: a stable sort merges them in linear time
+                            core_wait[m] = np.sort(np.concatenate([old, add]), kind="stable")
             # --- core dispatch
             new_ev = []
             for m, w in core_wait.items():
@@ -493,12 +493,15 @@ class Engine:
                 pend_g = np.concatenate([pend_g] + [e[1] for e in new_ev])
                 pend_b = np.concatenate([pend_b] + [e[2] for e in new_ev])
             # --- cost of this slot (E7)
-            n_inst = int(counts.sum())
+            if counts is not cost_of:  # the slot's sums depend on the counts only: reuse them while unchanged
+                cost_of, n_inst = counts, int(counts.sum())
+                mt, pl = float((counts * c_mt).sum()), float((counts * c_pl).sum())
             if n_inst or prev_counts is not zero_vm:
-                inc = np.maximum(0, counts - prev_counts)
-                cost["light_deploy"] += float((inc * c_dp).sum())
-                cost["light_maintain"] += float((counts * c_mt).sum())
-                cost["light_parallel"] += float((counts * c_pl).sum())
+                if prev_counts is not counts:  # (no increase when unchanged: += 0.0)
+                    inc = np.maximum(0, counts - prev_counts)
+                    cost["light_deploy"] += float((inc * c_dp).sum())
+                cost["light_maintain"] += mt
+                cost["light_parallel"] += pl
                 stats["light_instance_slots"] += n_inst
                 prev_counts = counts if n_inst else zero_vm
             light_series.append(n_inst)
