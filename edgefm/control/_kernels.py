@@ -458,15 +458,16 @@ def debt_update(H, arrival, deadline, active, now, h_min):
 
 @njit(cache=True)
 def hpa_recommend(inst_node, inst_ms, inst_backlog, cur, free_cap, dem, stage_ms, ready, up, busy, work_ms, per,
-                  target, tol, light, hist, n_hist):
+                  target, tol, light, hist, pos, n_valid):
     """HPA's counts before the E8 check (:meth:`edgefm.control.hpa.HPAController.decide`).
 
     Offered work per (node, MS) (backlog + each waiting stage on its earliest
     hosting node, or a node that fits it), Kubernetes' desired count with its
-    tolerance band, scale-from-zero, and the scale-down stabilisation over the
-    last ``n_hist`` rows of ``hist`` (this slot's recommendation is written to
-    row ``n_hist``, the caller rotates). Returns the stabilised counts, at
-    least the busy ones.
+    tolerance band, scale-from-zero, and the scale-down stabilisation window:
+    ``hist`` is a ring of the last recommendations; this slot's is written to
+    row ``pos`` and the peak is taken over the ``n_valid`` rows in use (this
+    one included; the order of rows does not matter for a maximum). Returns
+    the stabilised counts, at least the busy ones.
     """
     V, M = cur.shape
     K = dem.shape[1]
@@ -525,7 +526,7 @@ def hpa_recommend(inst_node, inst_ms, inst_backlog, cur, free_cap, dem, stage_ms
             if not (light[m] and up[v]):
                 wv = 0
             want[v, m] = wv
-    hist[n_hist] = want
+    hist[pos] = want
     x = np.empty((V, M), dtype=np.int64)
     for v in range(V):
         for m in range(M):
@@ -534,7 +535,7 @@ def hpa_recommend(inst_node, inst_ms, inst_backlog, cur, free_cap, dem, stage_ms
                 xv = d
             else:
                 peak = d
-                for h in range(n_hist):
+                for h in range(n_valid):
                     if hist[h, v, m] > peak:
                         peak = hist[h, v, m]
                 xv = min(cur[v, m], peak)

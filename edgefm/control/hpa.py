@@ -82,9 +82,10 @@ class HPAController:
         self.work = np.array([m.work for m in sc.microservices])
         self.service = np.array([m.mean_service_ms for m in sc.microservices])
         self.light = ~sc.is_core
-        # the stabiliser's history as a ring of the last window − 1 recommendations (plus this slot's)
+        # the stabiliser's history as a ring of the last ``window`` recommendations
         self._hist = np.zeros((self.stab.window, sc.n_nodes, sc.n_ms), dtype=np.int64)
-        self._n_hist = 0
+        self._pos = 0
+        self._n_valid = 0
         self._per = np.ascontiguousarray(self.rate * sc.slot_ms, dtype=float)
         self._dem = np.ascontiguousarray(sc.demand, dtype=float)
 
@@ -117,11 +118,10 @@ class HPAController:
                           np.ascontiguousarray(state.free_capacity, dtype=float), self._dem,
                           np.asarray(state.stage_ms, dtype=np.int64), np.ascontiguousarray(state.ready, dtype=float),
                           up, np.ascontiguousarray(state.busy_counts, dtype=np.int64), self.work, self._per,
-                          self.target, self.tolerance, self.light, self._hist, self._n_hist)
-        if self._n_hist < len(self._hist) - 1:
-            self._n_hist += 1
-        elif len(self._hist) > 1:
-            self._hist[:-1] = self._hist[1:].copy()
+                          self.target, self.tolerance, self.light, self._hist, self._pos,
+                          min(self._n_valid + 1, len(self._hist)))
+        self._n_valid = min(self._n_valid + 1, len(self._hist))
+        self._pos = (self._pos + 1) % len(self._hist)
         free = np.where(up[:, None], state.free_capacity + np.maximum(0, cur - x) @ sc.demand, 0.0)
         out = hpa_fit(x, cur, np.ascontiguousarray(free, dtype=float), self._dem)
         route = route_earliest_finish(state, sc, out, self.y, self.service)

@@ -58,7 +58,7 @@ def route_earliest_finish(state: State, scenario, counts: np.ndarray, y: np.ndar
     """
     if state.n_waiting == 0:
         return np.full(0, -1, dtype=np.int64)
-    room = counts * np.broadcast_to(y, counts.shape)
+    room = counts * (y if np.isscalar(y) else np.broadcast_to(y, counts.shape))
     rate, work = _ms_arrays(scenario)
     return earliest_finish(np.ascontiguousarray(state.stage_ms, dtype=np.int64), np.ascontiguousarray(state.ready),
                            np.ascontiguousarray(counts, dtype=np.int64), np.ascontiguousarray(room, dtype=float),
