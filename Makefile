@@ -26,8 +26,12 @@ reproduce: venv  ## run every notebook at full size, figures under results/
 lab: venv  ## open JupyterLab on notebooks/ with the project's kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
-bench: venv  ## speed benchmarks (medians printed)
-	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+BENCH_REV ?= dc14b82
+bench: venv  ## speed benchmarks (medians printed; figures in results/bench/NAME.json)
+	$(PY) benchmarks/bench_sim.py --rev $(BENCH_REV)
+	$(PY) benchmarks/bench_control.py --germany50
+	for b in benchmarks/bench_*.py; do case $$b in */bench_sim.py|*/bench_control.py) ;; \
+	  *) $(PY) $$b || exit 1;; esac; done
 
 clean:
 	rm -rf results .pytest_cache
