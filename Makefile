@@ -36,8 +36,12 @@ LAB_ARGS ?=
 lab: venv  ## JupyterLab at the project root (results/, data/ reachable), notebooks/ in view; e.g. LAB_ARGS=--allow-root
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
 
-bench: venv  ## speed benchmarks (medians printed)
-	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+BENCH_REV ?= dc14b82
+bench: venv  ## speed benchmarks (medians printed; figures in results/bench/NAME.json)
+	$(PY) benchmarks/bench_sim.py --rev $(BENCH_REV)
+	$(PY) benchmarks/bench_control.py --germany50
+	for b in benchmarks/bench_*.py; do case $$b in */bench_sim.py|*/bench_control.py) ;; \
+	  *) $(PY) $$b || exit 1;; esac; done
 
 clean:
 	rm -rf results .pytest_cache

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._kernels import greedy_state
 from .base import Decision, RunContext, State
 from .lyapunov import LatencyDebt, unassigned_penalty
 
@@ -383,6 +384,14 @@ class ProposedController:
     compare : bool
         Also solve each slot with the other delay model and count the slots
         (``diff_slots``) and stages (``diff_stages``) where the decisions differ.
+    solver : {"kernel", "reference"}
+        ``"kernel"`` (default) runs Algorithm 1 as one compiled kernel
+        (:func:`edgefm.control._kernels.greedy_slot`); ``"reference"`` runs
+        :func:`solve_greedy` in Python. Both decide bit for bit the same.
+    prune : bool, optional
+        Exact node pruning with resumed routings (:meth:`_MSState.first_stage`);
+        ``None`` (default) prunes on networks with more than
+        :data:`PRUNE_ABOVE` nodes. Decisions are identical either way.
 
     Attributes
     ----------
@@ -390,12 +399,20 @@ class ProposedController:
         Routed stages placed at an occupancy with no θ* (fallback delay used).
     debt : LatencyDebt
         The virtual queues of the run.
+    pruned_nodes, resumed_stages : int
+        Kernel solver: candidate nodes that pruning skipped, and stage routings
+        saved by resuming (0 without pruning).
     """
 
     def __init__(self, kind: str = "ec", keep_alive: int | None = None, fallback: bool = True, eta=None,
-                 epsilon=None, y_max=None, h_min=None, compare: bool = False):
+                 epsilon=None, y_max=None, h_min=None, compare: bool = False, solver: str = "kernel",
+                 prune: bool | None = None):
         if kind not in ("ec", "avg"):
             raise ValueError(f"kind must be 'ec' or 'avg', got {kind!r}")
+        if solver not in ("kernel", "reference"):
+            raise ValueError(f"solver must be 'kernel' or 'reference', got {solver!r}")
+        self.solver = solver
+        self.prune = prune
         self.kind = kind
         self.name = "proposed" if kind == "ec" else "propavg"
         self.keep_alive = keep_alive
@@ -424,6 +441,15 @@ class ProposedController:
         self.diff_stages = 0
         self.slots = 0
         self.last: GreedySolution | None = None
+        self.pruned_nodes = 0
+        self.resumed_stages = 0
+        ms = sc.microservices
+        self._dem = np.ascontiguousarray(sc.demand, dtype=float)
+        self._c_dp = np.array([x.cost_deploy for x in ms], dtype=float)
+        self._c_run = np.array([x.cost_maintain + x.cost_parallel for x in ms], dtype=float)
+        self._light = ~sc.is_core
+        self._track = sc.n_nodes > PRUNE_ABOVE if self.prune is None else bool(self.prune)
+        self._g = np.ascontiguousarray(self.g, dtype=float)
 
     # ------------------------------------------------------------------
     def start_counts(self, state: State) -> np.ndarray:
@@ -446,11 +472,38 @@ class ProposedController:
         pen = self.pen_task[np.asarray(state.stage_task, dtype=np.int64)]
         return slot_problem(state, self.sc, weights, pen, self.start_counts(state), self.eta, self.y)
 
+    def solve(self, state: State, weights) -> GreedySolution:
+        """Algorithm 1 for ``state`` with stage weights H, by the compiled kernel.
+
+        Same inputs and result as ``solve_greedy(self.problem(state, weights), self.g)``.
+        """
+        up = np.asarray(state.node_up, dtype=bool)
+        start = self.start_counts(state)
+        prev = np.asarray(state.light_counts, dtype=np.int64)
+        avail = np.where(up[:, None], state.free_capacity + (prev - start) @ self._dem, 0.0)
+        tasks = np.asarray(state.stage_task, dtype=np.int64)
+        x, route, level, dhat, delay, added, n_pr, n_res = greedy_state(
+            np.ascontiguousarray(state.ready, dtype=float), float(state.now), up,
+            np.asarray(state.stage_ms, dtype=np.int64), np.asarray(weights, dtype=float), self.pen_task[tasks],
+            start, prev, avail, self._dem, self._c_dp, self._c_run, self._g, self.y, self.eta,
+            np.asarray(state.inst_node, dtype=np.int64), np.asarray(state.inst_ms, dtype=np.int64),
+            np.asarray(state.inst_jobs, dtype=np.int64), self._track, 1e-9)
+        self.pruned_nodes += int(n_pr)
+        self.resumed_stages += int(n_res)
+        inc = np.maximum(0, x - prev)
+        per = inc * self._c_dp + x * self._c_run
+        objective = self.eta * float(per[:, self._light].sum()) + delay
+        return GreedySolution(x=x, route=route, level=level, objective=float(objective), dhat=dhat,
+                              added=[(int(m), int(v)) for m, v in added])
+
     def decide(self, state: State) -> Decision:
         self.debt.update(state.active_tasks, state.now)
         w = self.debt.weights(state.stage_task)
-        P = self.problem(state, w)
-        sol = solve_greedy(P, self.g)
+        if self.solver == "reference" or self.compare:
+            P = self.problem(state, w)
+            sol = solve_greedy(P, self.g)
+        else:
+            sol = self.solve(state, w)
         self.last = sol
         self.slots += 1
         self.additions += len(sol.added)

@@ -77,7 +77,7 @@ def _solve_placement(scenario, solver, variant: str | None, time_limit: float | 
     if solver == "edgefm":  # E24 never fails for overload: it admits what the nodes can serve
         from ..placement.provision import provision
 
-        return provision(scenario, time_limit=20.0 if time_limit is None else min(time_limit, 20.0)), scenario.load
+        return provision(scenario), scenario.load
 
     try:
         return place(scenario, solver=solver, variant=variant, time_limit=time_limit), scenario.load
