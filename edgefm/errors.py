@@ -73,3 +73,8 @@ class TimeLimitWarning(UserWarning):
 class ScenarioWarning(UserWarning):
     """A valid input that probably does not do what was meant (a failure after the horizon, a
     microservice no task type uses); the run goes on."""
+
+
+class MethodWarning(UserWarning):
+    """A method ran as specified but cannot do what a user may expect on this input (e.g. the
+    paper's literal E21 rule can never admit a light microservice of the draw)."""

@@ -28,7 +28,8 @@ everywhere — y only caps admission and E7 charges c_pl per instance, so a
 larger cap never costs and routing already decides the occupancy. A stage whose
 best d̂ exceeds the unassigned penalty 2D_n + Δ is left waiting.
 
-Servable rule (MODEL.md §10): with ``fallback=True`` an occupancy whose g_ε has
+Servable rule (literal by default, as the paper states it): with ``fallback=True`` (the registered
+variant ``proposed+fallback``) an occupancy whose g_ε has
 no θ* uses the mean service time; every routed stage placed at such an
 occupancy increments :attr:`ProposedController.fallback_uses`.
 """
@@ -378,7 +379,10 @@ class ProposedController:
         start set (hysteresis); 0 is the paper's rule (busy instances only).
         ``None`` reads ``scenario.control.keep_alive``.
     fallback : bool
-        Servable rule of MODEL.md §10 (mean service time where g_ε(y) = ∞).
+        False (default): the paper's literal E21 rule, an occupancy with no θ* is never used (a light
+        MS with none at occupancy 1 is never admitted, with a :class:`~edgefm.errors.MethodWarning`
+        and ``unservable_tasks`` counted). True: the mean-time fallback there (mean service
+        time where g_ε(y) = ∞).
     eta, epsilon, y_max, h_min : optional
         Override ``scenario.control``.
     compare : bool
@@ -404,7 +408,7 @@ class ProposedController:
         saved by resuming (0 without pruning).
     """
 
-    def __init__(self, kind: str = "ec", keep_alive: int | None = None, fallback: bool = True, eta=None,
+    def __init__(self, kind: str = "ec", keep_alive: int | None = None, fallback: bool = False, eta=None,
                  epsilon=None, y_max=None, h_min=None, compare: bool = False, solver: str = "kernel",
                  prune: bool | None = None):
         if kind not in ("ec", "avg"):
@@ -429,6 +433,25 @@ class ProposedController:
         self.ka = int(c.keep_alive if self.keep_alive is None else self.keep_alive)
         h_min = float(c.h_min if self._hmin is None else self._hmin)
         self.g, self.fb = delay_tables(sc, self.kind, self.fallback, self._eps, self.y)
+        # the literal rule (no fallback) can never admit a light MS whose g_eps(1) has no theta*: say so
+        self.unservable_ms = [m for m in range(sc.n_ms) if not sc.is_core[m] and not np.isfinite(self.g[m, 1])
+                              and any(sc.uses(n, m) for n in range(sc.n_types))]
+        self.unservable_tasks = 0
+        if self.unservable_ms:
+            import warnings
+
+            from ..errors import MethodWarning
+
+            bad = set(self.unservable_ms)
+            types = [n for n in range(sc.n_types) if any(sc.uses(n, m) for m in bad)]
+            self.unservable_tasks = int(np.isin(ctx.task_type, types).sum())
+            for m in self.unservable_ms:
+                ms = sc.microservices[m]
+                warnings.warn(f"{self.name} (literal E21): light MS {ms.name!r} has no theta* at occupancy 1 "
+                              f"(mean rate {ms.mean_rate:.3g} MB/ms cannot clear its {ms.work:.3g} MB job within the "
+                              f"{sc.control.window_ms:g} ms window): its {self.unservable_tasks} tasks are never "
+                              f"admitted; 'proposed+fallback' uses the mean service time there", MethodWarning,
+                              stacklevel=2)
         if self.compare:
             other = "avg" if self.kind == "ec" else "ec"
             self.g_other, _ = delay_tables(sc, other, True, self._eps, self.y)

@@ -191,6 +191,8 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
     if hasattr(ctrl, "shed_admission"):
         extra.update(shed_admission=int(ctrl.shed_admission), shed_hopeless=int(ctrl.shed_hopeless_count),
                      plan_admit_share=float(ctrl.plan.admit_share))
+    if getattr(ctrl, "unservable_ms", None) is not None:
+        extra["literal_unservable_tasks"] = int(ctrl.unservable_tasks)
     fb = getattr(ctrl, "fallback_uses", None)
     if fb is not None:
         extra["fallback_uses"] = int(fb)

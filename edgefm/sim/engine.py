@@ -278,6 +278,8 @@ class Engine:
         root_ptr = np.searchsorted(roots, self.task_off[self.arr_ptr])
         t = 0
         t_ctrl = 0.0
+        core_mt_node = (self.core_x * c_mt).sum(axis=1)  # (V,) core upkeep per slot on each node
+        core_mt = 0.0
         t0 = time.perf_counter()
         while True:
             now = t * dt
@@ -313,6 +315,8 @@ class Engine:
                     back = np.flatnonzero(self.ci_node == v)
                     self.ci_up[back] = True
                     self.ci_busy[back] = now
+            # core upkeep (E6): every core instance on an up node pays c_mt for this slot, drain included
+            core_mt += float(core_mt_node[node_up].sum())
             # --- finishes due at this boundary, then arrivals
             released = roots[root_ptr[t]:root_ptr[t + 1]] if t < self.T else roots[:0]
             if len(pend_b):
@@ -505,9 +509,9 @@ class Engine:
                 if t >= self.max_slot:
                     break
         wall = time.perf_counter() - t0
-        T_core = self.T
         core_deploy = float((self.core_x * c_dp).sum())
-        core_maintain = float((self.core_x * c_mt).sum() * T_core)
+        core_maintain = core_mt  # over every simulated slot (arrivals and drain), up nodes only
+        stats["drain_slots"] = max(0, t - self.T)
         return summarize(self, t, wall, t_ctrl, np.array(dec_times), dict(
             core_deploy=core_deploy, core_maintain=core_maintain, **cost), stats,
             np.array(light_series), np.array(wait_series))
