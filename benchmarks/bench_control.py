@@ -1,4 +1,4 @@
-"""Speed of the tier-2 controllers: paper scenario at 2× load (MODEL.md §9 "per-slot controller time").
+"""Speed of the tier-2 controllers: paper scenario at 2× load (docs/model.md §9, per-slot decision times).
 
 Runs ``proposed`` over the whole horizon (target: wall < 30 s, per-slot decision
 median < 5 ms) and ``ga`` (per-slot genetic algorithm) on the same arrivals, and

@@ -1,4 +1,4 @@
-"""Tests of the tier-2 controllers (MODEL.md §6–7): hand-checked rules and end-to-end runs."""
+"""Tests of the tier-2 controllers (docs/model.md §6–7): hand-checked rules and end-to-end runs."""
 from __future__ import annotations
 
 import itertools

@@ -1,7 +1,7 @@
-"""Placement studies (MODEL.md §5): the runs behind notebook 02, each returning a tidy table.
+"""Placement studies (docs/model.md §5): the runs behind notebook 02, each returning a tidy table.
 
 * :func:`variant_placements`, :func:`variant_summary`, :func:`per_ms_table` — the paper's program
-  E14 with the ρ-retention κ search (E17), literal and bounded variants (MODEL.md §10), side by side;
+  E14 with the ρ-retention κ search (E17), literal and bounded variants (docs/model.md §5.6), side by side;
 * :func:`kappa_sweep` — cost and QoS score of the E14 optimum as the diversity floor κ grows;
 * :func:`solver_study` — SCIP, HiGHS, the LP relaxation with rounding and the least-loaded greedy on
   the same E14 programs over topohub networks of growing size;
@@ -294,7 +294,7 @@ def orlib_study(pmed=("pmed1", "pmed5"), cap=("cap41", "cap71"), solvers=("scip"
                 time_limit: float | None = None):
     """OR-Library p-median and capacitated facility location instances against the published optima.
 
-    Solved with the assignment builder of MODEL.md §5b (:func:`edgefm.placement.orlib.solve_pmed_file`,
+    Solved with the assignment builder of docs/model.md §5.7 (:func:`edgefm.placement.orlib.solve_pmed_file`,
     :func:`~edgefm.placement.orlib.solve_cap_file`; cap with splittable demand, as published).
     Data: J.E. Beasley, OR-Library, J. Oper. Res. Soc. 41(11), 1990.
 

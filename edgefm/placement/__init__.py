@@ -1,4 +1,4 @@
-"""Tier 1: static core placement (MODEL.md §5).
+"""Tier 1: static core placement (docs/model.md §5).
 
 Flat API, loaded on first attribute access so ``import edgefm.placement`` stays light (no
 PySCIPOpt, HiGHS or cvxpy until a solve):

@@ -1,4 +1,4 @@
-"""The paper's static core placement, E14 with E15–E17, as a mixed-integer program (MODEL.md §5a).
+"""The paper's static core placement, E14 with E15–E17, as a mixed-integer program (docs/model.md §5.1–5.5).
 
 Variables, for every core MS m and node v where one instance fits (a *pair* p = (v, m)):
 x_{v,m} ∈ ℕ instances and b_{v,m} ∈ {0, 1} (the pair is used). The program is
@@ -17,7 +17,7 @@ with U_{v,m} = min_k ⌊R_{v,k}(1 − reserve) / r_{m,k}⌋. With b = [x ≥ 1] 
 Variants (``PlacementParams.variant``):
 
 * ``"literal"`` — as printed. The reward −ξQx is linear, so every pair with ξQ > c_dp + c_mt is
-  filled to capacity (MODEL.md §10, "E14 has no diminishing returns").
+  filled to capacity (docs/model.md §10, "E14 fills pairs to capacity").
 * ``"bounded"`` — x_{v,m} ≤ min(U_{v,m}, ⌈occ_{v,m}⌉ + spare) where occ_{v,m} = z̃_{v,m}/Δ · a_m/f_m
   is the mean occupancy the pair is expected to serve. Because the E15 weights are normalised
   over nodes, Σ_v occ_{v,m} is the MS's total occupancy, so Σ_v ⌈occ_{v,m}⌉ ≥ N_m whenever
@@ -442,7 +442,7 @@ def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, va
           time_limit: float | None = None, gap: float = 1e-6, threads: int = 1, max_sites: int | None = None,
           survivable: bool = False, node_limit: int | None = None, profile: MeanProfile | None = None,
           method: str = "auto") -> Placement:
-    """Place the core microservices with the paper's program E14 (MODEL.md §5a).
+    """Place the core microservices with the paper's program E14 (docs/model.md §5.4).
 
     Parameters
     ----------
