@@ -4,13 +4,13 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: venv test quick reproduce lab bench clean
+.PHONY: venv test quick reproduce lab bench docs gallery clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,docs]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (edgefm)" >/dev/null
 	touch $(STAMP)
 
@@ -26,8 +26,15 @@ reproduce: venv  ## run every notebook at full size, figures under results/
 lab: venv  ## open JupyterLab on notebooks/ with the project's kernel
 	$(VENV)/bin/jupyter lab --notebook-dir=notebooks
 
+docs: venv  ## the documentation site from existing results (no notebook runs), docs/_build/html
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "site: docs/_build/html/index.html"
+
+gallery: venv  ## copy a full run's headline figures and summaries into docs/gallery (after make reproduce)
+	$(PY) docs/sitegen.py gallery
+
 bench: venv  ## speed benchmarks (medians printed)
 	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
 
 clean:
-	rm -rf results .pytest_cache
+	rm -rf results .pytest_cache docs/_build docs/_generated
