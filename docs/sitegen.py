@@ -42,6 +42,7 @@ HEADLINE_FIGURES = ("05_fig3_violins", "06_fig4_load", "05_ontime_vs_bound", "06
 #: Summaries whose ``methods`` block is a method × load table.
 HEADLINE_SUMMARIES = ("05_summary", "06_summary")
 MAX_PNG_BYTES = 300 * 1024
+PAGE = "{}.md"  # a generated page's file name
 #: Modules never imported to document them (``__main__`` would run the command line).
 SKIP_MODULES = ("edgefm.__main__",)
 
@@ -171,7 +172,8 @@ def headline_rows(summaries: dict[str, dict], sweeps: Path | None = None) -> lis
     -------
     list of dict
         ``source, sweep, method, load, n, on_time, on_time_low, on_time_high, cost, cost_low,
-        cost_high`` (intervals NaN when no table of the draws is at hand).
+        cost_high`` (intervals NaN when no table of the draws is at hand; clipped to the feasible
+        range, ratios in [0, 1] and costs non-negative).
     """
     rows = []
     for name in HEADLINE_SUMMARIES:
@@ -187,9 +189,12 @@ def headline_rows(summaries: dict[str, dict], sweeps: Path | None = None) -> lis
                     got = None  # the table on disk is from another run than the summary
                 row = dict(source=name, sweep=s.get("sweep", ""), method=method, load=load, n=d["n"],
                            on_time=d["on_time_ratio"], cost=d["cost_total"])
-                for metric, short in (("on_time_ratio", "on_time"), ("cost_total", "cost")):
+                for metric, short, lo_cap, hi_cap in (("on_time_ratio", "on_time", 0.0, 1.0),
+                                                      ("cost_total", "cost", 0.0, math.inf)):
                     lo_hi = d.get(f"{short}_ci") or (got[metric] if got else (math.nan, math.nan))
-                    row[f"{short}_low"], row[f"{short}_high"] = (math.nan if v is None else v for v in lo_hi)
+                    lo, hi = (math.nan if v is None else v for v in lo_hi)
+                    # a t-interval of few draws can leave the feasible range: clip it (ratios in [0, 1], cost >= 0)
+                    row[f"{short}_low"], row[f"{short}_high"] = max(lo, lo_cap), min(hi, hi_cap)
                 rows.append(row)
     return rows
 
@@ -279,7 +284,7 @@ def results_page(results: Path, fig_out: Path) -> str:
                      "results. `make reproduce` makes the full run.\n```\n")
     parts.append(f"Headline numbers and figures from {origin}. Each method runs on the same scenario draws and "
                  "arrivals (paired); the intervals are 95 % Student-t intervals of the mean over draws "
-                 "(`edgefm.experiments.stats.mean_ci`). Cost is in the model's cost units (E6–E7).\n")
+                 "(`edgefm.experiments.stats.mean_ci`), clipped to the feasible range. Cost is in the model's cost units (E6–E7).\n")
     parts.append("## Headline table\n")
     parts.append(headline_markdown(headline_rows(summ, sweeps)))
     parts.append("## Main figures\n")
@@ -399,13 +404,13 @@ def prepare(out: Path | None = None, results: Path | None = None) -> dict:
         ex = executed_copy(src, results)
         _, shown = stage_notebook(ex, nb_dir, fig_dir)
         staged["notebooks"][src.stem] = {"kind": ex.kind, "from": str(ex.path), "figures": shown}
-    (out / "notebooks.md").write_text(
+    (out / PAGE.format("notebooks")).write_text(
         "# Notebooks\n\nEach notebook as executed by the last run (no execution while the site is built).\n\n"
         "```{toctree}\n:maxdepth: 1\n\n" + "\n".join(f"notebooks/{p.stem}" for p in notebooks()) + "\n```\n",
         encoding="utf-8")
-    (out / "results.md").write_text(results_page(results, fig_dir), encoding="utf-8")
+    (out / PAGE.format("results")).write_text(results_page(results, fig_dir), encoding="utf-8")
     for name, text in api_pages().items():
-        (api_dir / f"{name}.md").write_text(text, encoding="utf-8")
+        (api_dir / PAGE.format(name)).write_text(text, encoding="utf-8")
         staged["api"].append(name)
     (out / "staged.json").write_text(json.dumps(staged, indent=1), encoding="utf-8")
     return staged

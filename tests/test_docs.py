@@ -135,9 +135,9 @@ def test_results_page_shows_the_headline_table_with_intervals(site, results):
     df = pd.read_parquet(results / "sweeps" / "docs_headline" / "results.parquet")
     for method, g in df.groupby("method"):
         m, lo, hi = t_interval(g["on_time_ratio"])
-        assert f"[{lo:,.3f}, {hi:,.3f}]" in html, method
+        assert f"[{max(lo, 0):,.3f}, {min(hi, 1):,.3f}]" in html, method  # clipped to [0, 1]
         c, clo, chi = t_interval(g["cost_total"])
-        assert f"{c:,.0f}" in html and f"[{clo:,.0f}, {chi:,.0f}]" in html
+        assert f"{c:,.0f}" in html and f"[{max(clo, 0):,.0f}, {chi:,.0f}]" in html
 
 
 def test_model_reference_and_data_dictionary_pages(site):
@@ -158,8 +158,12 @@ def test_headline_rows_use_summary_intervals_and_skip_mismatched_tables(results)
     mism = {r["method"]: r for r in sitegen.headline_rows(other, results / "sweeps")}
     assert math.isnan(mism["proposed"]["on_time_low"]) and not math.isnan(mism["static"]["on_time_low"])
     other["05_summary"]["methods"]["proposed"]["1"]["on_time_ci"] = [0.1, 0.2]
+    other["05_summary"]["methods"]["static"]["1"]["on_time_ci"] = [-0.3, 1.4]
+    other["05_summary"]["methods"]["static"]["1"]["cost_ci"] = [-50.0, 9e9]
     mism = {r["method"]: r for r in sitegen.headline_rows(other, None)}
     assert (mism["proposed"]["on_time_low"], mism["proposed"]["on_time_high"]) == (0.1, 0.2)
+    assert (mism["static"]["on_time_low"], mism["static"]["on_time_high"]) == (0.0, 1.0)
+    assert (mism["static"]["cost_low"], mism["static"]["cost_high"]) == (0.0, 9e9)
 
 
 def test_gallery_refuses_quick_runs_and_records_provenance(results, tmp_path):

@@ -2,7 +2,7 @@
 
 Demands d = (u, n, m): every core MS m of task type n for user u with λ_{u,n} > 0. Each carries a
 mean occupancy o_d = λ_{u,n} a_m / f_m (busy instances, Little's law) and a mean finish time
-fin_{d,v} = ``mean_profile(s).finish[u, n, m, v]`` (ms after arrival, §5a.1). Demand d may use node
+fin_{d,v} = ``mean_profile(s).finish[u, n, m, v]`` (ms after arrival, docs/model.md §5.1). Demand d may use node
 v when fin_{d,v} ≤ D_n (its *latency budget*) and one instance of m fits on v; a demand with no
 such node has its budget relaxed to its best node(s) (recorded in ``info["relaxed"]``).
 
