@@ -212,3 +212,15 @@ def test_gallery_command_line_errors_are_one_line(tmp_path):
                         "--out", str(tmp_path / "g")], capture_output=True, text=True)
     assert p.returncode == 2 and p.stdout == ""
     assert p.stderr.count("\n") == 1 and p.stderr.startswith("error: ") and "no summaries" in p.stderr
+
+
+def test_readme_python_example_prints_what_the_readme_shows(tmp_path):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    sec = text.split("## Use it from Python", 1)[1]
+    code = re.search(r"```python\n(.*?)```", sec, re.S).group(1)
+    shown = re.search(r"```text\n(.*?)```", sec, re.S).group(1)
+    assert 10 <= len(code.strip().splitlines()) <= 20
+    env = dict(os.environ, EDGEFM_RESULTS=str(tmp_path))
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert p.stdout == shown
