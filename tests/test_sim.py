@@ -175,3 +175,65 @@ def test_failure_removes_exactly_the_failed_nodes_instances():
             assert not up[v] and counts[v].sum() == 0
     assert res.arrivals == res.on_time + res.late + res.unfinished
     assert res.counters["lost_jobs"] >= 0
+
+
+class Shedding(Fixed):
+    """``Fixed``, and sheds the tasks of ``plan[t]`` at slot t."""
+
+    def __init__(self, counts, node, plan):
+        super().__init__(counts, node)
+        self.plan = plan
+
+    def decide(self, state):
+        d = super().decide(state)
+        d.shed = np.array(self.plan.get(state.t, []), dtype=np.int64)
+        return d
+
+
+def test_shed_task_is_final_and_frees_the_core():
+    # As test_hand_computed_two_stage_task, but task 0 is shed in slot 0 (its pre job has not started:
+    # the engine routes and serves it within the slot, after the shed). Task 1 then runs alone:
+    # pre 0 -> 0.1, enc 1.1 -> 1.6 instead of waiting for task 0 (2.1).
+    sc, x, counts = _two_stage()
+    ed1 = sc.node_index("ED1")
+    res = simulate(sc, arrivals_at(sc, [0, 0], n_slots=1), x, Shedding(counts, ed1, {0: [0]}), seed=0)
+    assert (res.arrivals, res.on_time, res.late, res.unfinished, res.shed) == (2, 1, 0, 0, 1)
+    assert not np.isfinite(res.task_latency[0])
+    np.testing.assert_allclose(res.task_latency[1], 1.6, atol=1e-4)
+    assert res.per_type["task"]["shed"] == 1
+
+
+def test_shedding_a_finished_or_unknown_task_is_ignored():
+    sc, x, counts = _two_stage()
+    ed1 = sc.node_index("ED1")
+    res = simulate(sc, arrivals_at(sc, [0, 0], n_slots=1), x, Shedding(counts, ed1, {5: [0, 1, 7, -1]}), seed=0)
+    assert (res.on_time, res.shed) == (2, 0)
+
+
+def test_shedding_conserves_tasks_on_a_random_run():
+    # Shed a random tenth of the active tasks every 5 slots: every arrival ends in exactly one class, and a
+    # shed task never finishes.
+    doc = tiny_doc([light_ms("pre", 1.0, 10.0), core_ms("enc", 8.0, 16.0)], [["pre", "enc"]], rate=0.8, horizon=60)
+    sc = scenario(doc)
+    x = np.zeros((2, 2), int)
+    x[sc.node_index("ES1"), sc.ms_index("enc")] = 1
+    counts = np.zeros((2, 2), int)
+    counts[sc.node_index("ED1"), sc.ms_index("pre")] = 2
+    rng = np.random.default_rng(3)
+
+    class RandomShed(Fixed):
+        def decide(self, state):
+            d = super().decide(state)
+            if state.t % 5 == 0 and len(state.active_tasks):
+                act = state.active_tasks
+                d.shed = rng.choice(act, size=max(1, len(act) // 10), replace=False)
+                self.asked = getattr(self, "asked", set()) | set(d.shed.tolist())
+            return d
+
+    ctrl = RandomShed(counts, sc.node_index("ED1"))
+    res = simulate(sc, poisson_arrivals(sc, seed=1), x, ctrl, seed=1)
+    assert res.shed > 0
+    assert res.arrivals == res.on_time + res.late + res.unfinished + res.shed
+    shed_ids = np.flatnonzero(~np.isfinite(res.task_latency))
+    assert res.shed <= len(ctrl.asked) and set(shed_ids.tolist()) >= set(ctrl.asked) - set(np.flatnonzero(np.isfinite(res.task_latency)).tolist())
+    assert np.isfinite(res.task_latency).sum() == res.on_time + res.late

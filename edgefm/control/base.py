@@ -17,7 +17,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-__all__ = ["State", "Decision", "Controller", "RunContext"]
+__all__ = ["State", "Decision", "Controller", "RunContext", "CoreView"]
 
 
 @dataclass
@@ -79,6 +79,14 @@ class State:
     free_capacity: np.ndarray
     node_up: np.ndarray
     _active: object = field(default=None, repr=False)
+    _core: object = field(default=None, repr=False)
+
+    @property
+    def core(self) -> "CoreView":
+        """The core tier at the start of the slot (computed on first use); see :class:`CoreView`."""
+        if callable(self._core):
+            self._core = self._core()
+        return self._core
 
     @property
     def active_tasks(self) -> np.ndarray:
@@ -90,6 +98,26 @@ class State:
     @property
     def n_waiting(self) -> int:
         return len(self.stage)
+
+
+@dataclass(frozen=True)
+class CoreView:
+    """Read-only view of the core tier for controllers that look past the light stages.
+
+    - ``inst_ms``, ``inst_node`` : (I,) int, MS and node of each core instance;
+      ``inst_free_at`` : (I,) float, time (ms) its dispatched jobs end (≤ now when
+      idle); ``inst_up`` : (I,) bool.
+    - ``wait_stage``, ``wait_ms``, ``wait_task`` : (W,) int, core stages released
+      and not yet dispatched, by MS, oldest task first within an MS.
+    """
+
+    inst_ms: np.ndarray
+    inst_node: np.ndarray
+    inst_free_at: np.ndarray
+    inst_up: np.ndarray
+    wait_stage: np.ndarray
+    wait_ms: np.ndarray
+    wait_task: np.ndarray
 
 
 @dataclass
@@ -105,11 +133,17 @@ class Decision:
       keep it waiting. A routed stage joins the least-occupied instance of its
       MS on that node that has admission room; if none has room it stays
       waiting (counted as an overflow).
+    - ``shed`` : task ids to drop now (admission control). A shed task is
+      final: its waiting stages (light and core) and its queued light jobs
+      that have not started are removed, its later stages are never released,
+      and it is counted in ``RunResult.shed``, never as on time. Work already
+      in service finishes (and is wasted). Finished tasks are ignored.
     """
 
     light_counts: np.ndarray | None = None
     parallelism: np.ndarray | int | None = None
     route: np.ndarray | None = None
+    shed: np.ndarray | None = None
 
 
 @runtime_checkable

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..control.base import Controller, Decision, RunContext, State
+from ..control.base import Controller, CoreView, Decision, RunContext, State
 from ..errors import DecisionError, SimulationError
 from ..network import network as _network
 from ..rng import stream
@@ -145,6 +145,7 @@ class Engine:
         self.st_rdy = np.zeros((S, self.V))  # data-ready rows, filled when a stage is released
         self.task_finish = np.full(J, np.inf)
         self.task_done = np.zeros(J, dtype=bool)
+        self.task_shed = np.zeros(J, dtype=bool)
         # arrivals by slot (tasks are sorted by slot)
         self.arr_ptr = np.searchsorted(self.task_slot, np.arange(int(arr.n_slots) + 1))
 
@@ -279,7 +280,7 @@ class Engine:
             released: list[int] = []
             # --- finishes due at this boundary
             for s, g in buckets.pop(t, ()):
-                if g != self.st_gen[s]:
+                if g != self.st_gen[s] or self.task_shed[self.st_task[s]]:
                     continue
                 c = self.st_child[s]
                 if c < 0:
@@ -322,7 +323,7 @@ class Engine:
             free = sc.capacity - self.core_use - counts @ light_dem if inst_list else base_free
             if not node_up.all():
                 free = np.where(node_up[:, None], free, 0.0)
-            active = (lambda t=t: np.flatnonzero((self.task_slot <= t) & ~self.task_done))
+            active = (lambda t=t: np.flatnonzero((self.task_slot <= t) & ~self.task_done & ~self.task_shed))
             state = State(
                 t=t, now=now, stage=lw, stage_ms=self.st_ms[lw], stage_task=self.st_task[lw], ready=ready,
                 inst_node=np.array([i.node for i in inst_list], dtype=np.int64),
@@ -330,7 +331,7 @@ class Engine:
                 inst_jobs=np.array([len(i.queue) for i in inst_list], dtype=np.int64),
                 inst_backlog=np.array([self._backlog(i) for i in inst_list]),
                 light_counts=counts, busy_counts=busy, parallelism=ypar.copy(), free_capacity=free,
-                node_up=node_up.copy(), _active=active,
+                node_up=node_up.copy(), _active=active, _core=lambda cw=core_wait: self._core_view(cw),
             )
             tc = time.perf_counter()
             dec = self.ctrl.decide(state)
@@ -339,7 +340,13 @@ class Engine:
             dec_times.append(el)
             if dec is None:
                 dec = Decision()
-            # --- apply: parallelism, instance counts (E8), routing
+            # --- apply: shedding, parallelism, instance counts (E8), routing
+            shed_now = 0
+            if dec.shed is not None and len(dec.shed):
+                shed_now = n_shed = self._shed(np.asarray(dec.shed, dtype=np.int64), core_wait, insts)
+                if n_shed:
+                    stats["shed_decisions"] = stats.get("shed_decisions", 0) + n_shed
+                    light_wait = [s for s in light_wait if not self.task_shed[self.st_task[s]]]
             if dec.parallelism is not None and not (last_par is not None and np.array_equal(dec.parallelism, last_par)):
                 last_par = np.array(dec.parallelism, copy=True)
                 y = np.broadcast_to(np.asarray(dec.parallelism, dtype=np.int64), (self.V, self.M))
@@ -385,8 +392,12 @@ class Engine:
                 if route.shape != lw.shape:
                     raise DecisionError(f"slot {t}: route must have one entry per waiting stage ({len(lw)}), got {route.shape}")
                 keep = []
+                if shed_now:
+                    route = np.where(self.task_shed[self.st_task[lw]], -2, route)
                 for r, s in enumerate(lw):
                     v = int(route[r])
+                    if v == -2:  # shed this slot
+                        continue
                     if v < 0:
                         keep.append(int(s))
                         continue
@@ -449,7 +460,7 @@ class Engine:
             # --- termination: arrivals over and every task finished or expired
             t += 1
             if t >= self.T:
-                left = ~self.task_done
+                left = ~self.task_done & ~self.task_shed
                 if not left.any():
                     break
                 if t * dt >= float((self.task_arrival[left] + self.task_deadline[left]).max()):
@@ -463,6 +474,31 @@ class Engine:
         return summarize(self, t, wall, t_ctrl, np.array(dec_times), dict(
             core_deploy=core_deploy, core_maintain=core_maintain, **cost), stats,
             np.array(light_series), np.array(wait_series))
+
+    def _core_view(self, core_wait: dict) -> CoreView:
+        ws = [s for m in sorted(core_wait) for s in core_wait[m]]
+        w = np.array(ws, dtype=np.int64)
+        return CoreView(inst_ms=self.ci_ms, inst_node=self.ci_node, inst_free_at=self.ci_busy.copy(),
+                        inst_up=self.ci_up.copy(), wait_stage=w, wait_ms=self.st_ms[w], wait_task=self.st_task[w])
+
+    def _shed(self, tasks: np.ndarray, core_wait: dict, insts: dict) -> int:
+        """Drop ``tasks`` (see :attr:`Decision.shed`); returns how many were newly shed."""
+        tasks = tasks[(tasks >= 0) & (tasks < self.J)]
+        tasks = np.unique(tasks[~self.task_done[tasks] & ~self.task_shed[tasks]])
+        if not len(tasks):
+            return 0
+        self.task_shed[tasks] = True
+        sh = self.task_shed
+        for m, lst in core_wait.items():
+            if lst:
+                core_wait[m] = [s for s in lst if not sh[self.st_task[s]]]
+        for lst in insts.values():
+            for inst in lst:
+                q = inst.queue
+                if q and any(sh[self.st_task[s]] for _, s in q):
+                    head = q[0] if inst.rem > 0 else None  # a started job finishes
+                    inst.queue = [e for e in q if e is head or not sh[self.st_task[e[1]]]]
+        return len(tasks)
 
     def _backlog(self, inst: _LightInst) -> float:
         if not inst.queue:

@@ -13,7 +13,8 @@ class RunResult:
     """Outcome of one simulation run (docs/model.md §4, §8.3).
 
     ``on_time_ratio`` = on-time tasks / all arrivals. ``arrivals = on_time +
-    late + unfinished`` always. Costs follow E6–E7: core deployment and
+    late + unfinished + shed`` always (``shed``: tasks a controller dropped
+    through :attr:`~edgefm.control.Decision.shed`; 0 for methods that never shed). Costs follow E6–E7: core deployment and
     maintenance (maintenance over the T arrival slots), light deployment,
     maintenance and parallelism over every simulated slot.
     """
@@ -26,6 +27,7 @@ class RunResult:
     on_time: int
     late: int
     unfinished: int
+    shed: int
     on_time_ratio: float
     per_type: dict
     latency_ms: dict
@@ -41,6 +43,7 @@ class RunResult:
     light_instances: np.ndarray = field(repr=False, compare=False)
     waiting: np.ndarray = field(repr=False, compare=False)
     stages: dict | None = field(default=None, repr=False, compare=False)
+    task_shed: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def with_extra(self, method: str | None = None, **counters) -> "RunResult":
         """A copy with a method name and extra counters (e.g. placement time)."""
@@ -51,7 +54,7 @@ class RunResult:
     def to_dict(self) -> dict:
         """JSON-ready summary (no per-task arrays)."""
         d = asdict(self)
-        for k in ("task_latency", "task_type", "light_instances", "waiting", "stages"):
+        for k in ("task_latency", "task_type", "light_instances", "waiting", "stages", "task_shed"):
             d.pop(k)
         return d
 
@@ -74,6 +77,7 @@ def _pct(a, q):
 def summarize(eng, slots, wall, t_ctrl, dec_times, cost_parts, stats, light_series, wait_series) -> RunResult:
     lat = eng.task_finish - eng.task_arrival
     done = eng.task_done
+    shed = eng.task_shed & ~done
     ontime = done & (lat <= eng.task_deadline + 1e-9)
     late = done & ~ontime
     J = eng.J
@@ -82,13 +86,14 @@ def summarize(eng, slots, wall, t_ctrl, dec_times, cost_parts, stats, light_seri
         sel = eng.task_type == n
         k = int(sel.sum())
         per_type[tt.name] = dict(arrivals=k, on_time=int(ontime[sel].sum()), late=int(late[sel].sum()),
-                                 unfinished=int((sel & ~done).sum()),
+                                 unfinished=int((sel & ~done & ~shed).sum()), shed=int((sel & shed).sum()),
                                  on_time_ratio=float(ontime[sel].sum() / k) if k else float("nan"),
                                  latency_mean=float(lat[sel & done].mean()) if (sel & done).any() else float("nan"))
     fin = lat[done]
     return RunResult(
         status="ok", method=getattr(eng.ctrl, "name", type(eng.ctrl).__name__), seed=eng.seed, load=eng.sc.load,
-        arrivals=J, on_time=int(ontime.sum()), late=int(late.sum()), unfinished=int((~done).sum()),
+        arrivals=J, on_time=int(ontime.sum()), late=int(late.sum()), unfinished=int((~done & ~shed).sum()),
+        shed=int(shed.sum()),
         on_time_ratio=float(ontime.sum() / J) if J else float("nan"),
         per_type=per_type,
         latency_ms=dict(mean=float(fin.mean()) if len(fin) else float("nan"), p95=_pct(fin, 95), p99=_pct(fin, 99)),
@@ -102,4 +107,5 @@ def summarize(eng, slots, wall, t_ctrl, dec_times, cost_parts, stats, light_seri
         stages=dict(task=eng.st_task, ms=eng.st_ms, node=eng.st_node, start=eng.st_start, finish=eng.st_finish,
                     task_arrival=eng.task_arrival, task_type=eng.task_type, task_deadline=eng.task_deadline,
                     task_slot=eng.task_slot) if eng.options.get("keep_stages") else None,
+        task_shed=shed,
     )

@@ -27,13 +27,16 @@ def slot_table(res, arrivals) -> "pd.DataFrame":
 
 
 def task_table(res, scenario) -> "pd.DataFrame":
-    """One row per task: type name, latency (inf if unfinished), deadline, outcome."""
+    """One row per task: type name, latency (inf if unfinished or shed), deadline, outcome
+    (``on time``, ``late``, ``unfinished`` or ``shed``)."""
     import pandas as pd
 
     names = np.array([t.name for t in scenario.task_types])
     lat = res.task_latency
     dl = scenario.deadlines[res.task_type]
     outcome = np.where(~np.isfinite(lat), "unfinished", np.where(lat <= dl + 1e-9, "on time", "late"))
+    if res.task_shed is not None:
+        outcome = np.where(res.task_shed, "shed", outcome)
     return pd.DataFrame({"task": np.arange(len(lat)), "type": names[res.task_type], "latency_ms": lat,
                          "deadline_ms": dl, "outcome": outcome})
 
