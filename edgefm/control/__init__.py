@@ -2,13 +2,15 @@
 
 >>> from edgefm.control import METHODS, REGISTRY
 >>> METHODS
-('proposed', 'propavg', 'lbrr', 'ga', 'hpa', 'static')
+('proposed', 'propavg', 'lbrr', 'ga', 'hpa', 'static', 'edgefm')
 >>> REGISTRY["lbrr"].placement
 'greedy'
 
 ``make_controller(name, scenario, **overrides)`` builds a fresh controller;
 the spec's ``placement`` names the core placement solver the method uses with
-:func:`edgefm.placement.place` ("scip": the paper's E14; "greedy": least-loaded).
+:func:`edgefm.placement.place` ("scip": the paper's E14; "greedy": least-loaded), or
+"edgefm": the provisioning program E24 (:func:`edgefm.placement.provision.provision`),
+whose plan the runner hands to the controller.
 Importing this package imports no solver (the exact reference lives in
 :mod:`edgefm.control.exact` and imports PySCIPOpt inside its functions).
 """
@@ -55,6 +57,9 @@ REGISTRY: dict[str, MethodSpec] = {
                       "E14 placement, Kubernetes HPA per light MS and node"),
     "static": MethodSpec("static", "static:StaticController", "scip", {},
                          "E14 placement, fixed light instances sized from mean rates"),
+    "edgefm": MethodSpec("edgefm", "deadline:EdgeFMController", "edgefm", {},
+                         "queue-sized network-aware provisioning (E22-E24) + admission, shedding, "
+                         "standing light pool, earliest-finish routing (E25-E27)"),
 }
 
 #: Method names in reporting order.

@@ -25,8 +25,9 @@ class RunContext:
     """What a controller learns once, at :meth:`Controller.reset`.
 
     ``core_x`` is the core placement (V × M instance counts), ``n_tasks`` the
-    number of tasks of the run (task ids are 0 … n_tasks−1), ``rng`` the
-    controller's own random stream (``"policy"``).
+    number of tasks of the run (task ids are 0 … n_tasks−1, in arrival order),
+    ``task_user`` the user of each task, ``rng`` the controller's own random
+    stream (``"policy"``).
     """
 
     scenario: object
@@ -38,6 +39,7 @@ class RunContext:
     task_deadline_ms: np.ndarray
     rng: np.random.Generator
     options: dict = field(default_factory=dict)
+    task_user: np.ndarray | None = None
 
 
 @dataclass

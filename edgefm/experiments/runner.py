@@ -23,7 +23,12 @@ def _disk_key(scenario, solver, variant, time_limit) -> str:
 
     from .. import __version__
 
-    text = f"{scenario!r}|{solver}|{variant}|{time_limit}|{__version__}|placement-cache-1"
+    tag = ""
+    if solver == "edgefm":
+        from ..placement.provision import PROGRAM_VERSION
+
+        tag = f"|provision-{PROGRAM_VERSION}"
+    text = f"{scenario!r}|{solver}|{variant}|{time_limit}|{__version__}|placement-cache-1{tag}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
@@ -65,6 +70,11 @@ def _placement_cached(scenario, solver: str, variant: str | None, time_limit: fl
 def _solve_placement(scenario, solver: str, variant: str | None, time_limit: float | None):
     from ..errors import InfeasibleError
     from ..placement import place
+
+    if solver == "edgefm":  # E24 never fails for overload: it admits what the nodes can serve
+        from ..placement.provision import provision
+
+        return provision(scenario, time_limit=20.0 if time_limit is None else min(time_limit, 20.0)), scenario.load
 
     try:
         return place(scenario, solver=solver, variant=variant, time_limit=time_limit), scenario.load
@@ -167,12 +177,18 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
         placement, sized_for = core_placement(scenario, REGISTRY[method].placement, variant, time_limit)
     x = np.asarray(getattr(placement, "x", placement), dtype=int)
     arr = arrivals if isinstance(arrivals, Arrivals) else make_arrivals(scenario, seed, arrivals, n_slots=n_slots)
-    ctrl = make_controller(method, scenario, **(overrides or {}))
+    overrides = dict(overrides or {})
+    if REGISTRY[method].placement == "edgefm" and hasattr(placement, "light_x") and "plan" not in overrides:
+        overrides["plan"] = placement  # the controller runs on the plan it was placed with
+    ctrl = make_controller(method, scenario, **overrides)
     res = simulate(scenario, arr, x, ctrl, seed=seed, failures=failures, options={"keep_stages": keep_stages})
     extra = {"placement_status": getattr(placement, "status", "given"),
              "placement_seconds": float(getattr(placement, "seconds", 0.0)),
              "placement_load": float(sized_for),
              "total_wall_s": time.perf_counter() - t0}
+    if hasattr(ctrl, "shed_admission"):
+        extra.update(shed_admission=int(ctrl.shed_admission), shed_hopeless=int(ctrl.shed_hopeless_count),
+                     plan_admit_share=float(ctrl.plan.admit_share))
     fb = getattr(ctrl, "fallback_uses", None)
     if fb is not None:
         extra["fallback_uses"] = int(fb)

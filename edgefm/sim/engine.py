@@ -220,7 +220,7 @@ class Engine:
         ctx = RunContext(scenario=sc, network=self.net, core_x=self.core_x, n_tasks=self.J,
                          task_type=self.task_type, task_arrival_ms=self.task_arrival,
                          task_deadline_ms=self.task_deadline, rng=stream(self.seed, "policy"),
-                         options=self.options)
+                         options=self.options, task_user=self.task_user)
         self.ctrl.reset(ctx)
         buckets: dict[int, list[tuple[int, int]]] = {}
         core_wait: dict[int, list[int]] = {}  # MS -> waiting core stages

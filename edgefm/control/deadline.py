@@ -1,0 +1,265 @@
+"""``edgefm``: the project's own tier-2 controller (docs/model.md, E25–E27; notebook 10).
+
+It runs on the plan of :func:`edgefm.placement.provision.provision` (E24): the core
+placement, a standing pool of light instances sized from their queues, and the rate
+α_{u,n} at which each (user, type) class is admitted. Each slot it
+
+1. **admits** the tasks that arrived (E25): class (u, n) keeps a credit that grows by
+   α_{u,n}/λ_{u,n} per arrival (starting from 1); a task is admitted when the credit
+   reaches 1 (which it then loses) and shed otherwise — a deterministic thinning to the planned rate, so an
+   overloaded draw sheds at the door, before any work is spent on a task it cannot serve;
+2. **sheds the hopeless** (E26): a waiting stage whose earliest possible finish of its
+   task — now, or for a core stage the predicted start on its MS's pooled instances (the
+   k-th waiting stage of m starts when the k-th earliest instance frees, then every c
+   services), plus the mean services left on its longest path — passes the deadline
+   cannot be on time; its task is shed so that it stops taking instances from tasks
+   that can;
+3. **keeps the light pool** (E27): the planned instances stay up (no teardown, no
+   redeployment cost); when the waiting light work of an MS would not finish within its
+   budget, one instance is added on the hosting or nearest node with room, and kept
+   ``keep_alive`` slots after it was last busy;
+4. **routes** every waiting light stage to the hosting node where it would finish
+   first (:func:`~edgefm.control.static.route_earliest_finish`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .base import Decision, RunContext, State
+
+__all__ = ["EdgeFMController", "remaining_service", "route_first_finish"]
+
+
+def route_first_finish(state: State, counts: np.ndarray, y: np.ndarray, rate: np.ndarray, work: np.ndarray,
+                       service: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
+    """Route each waiting light stage, oldest first, to the hosting node where it would finish
+    first: max(data ready, now + queued work / (mean rate × instances)) + its mean service,
+    within the admission room (y per instance). Stages of an MS with one host go there in one
+    step. ``skip`` marks stages not to route (−1). Same rule as
+    :func:`edgefm.control.static.route_earliest_finish`."""
+    S = state.n_waiting
+    route = np.full(S, -1, dtype=np.int64)
+    if S == 0:
+        return route
+    V, M = counts.shape
+    jobs = np.zeros((V, M))
+    backlog = np.zeros((V, M))
+    if len(state.inst_ms):
+        np.add.at(jobs, (state.inst_node, state.inst_ms), state.inst_jobs)
+        np.add.at(backlog, (state.inst_node, state.inst_ms), state.inst_backlog)
+    room = counts * y - jobs
+    sms = state.stage_ms
+    todo = np.ones(S, bool) if skip is None else ~skip
+    now = state.now
+    for m in np.unique(sms[todo]).tolist():
+        rows = np.flatnonzero((sms == m) & todo)
+        hosts = np.flatnonzero(counts[:, m] > 0)
+        if not len(hosts):
+            continue
+        free = room[hosts, m]
+        if len(hosts) == 1:
+            k = int(max(free[0], 0))
+            route[rows[:k]] = hosts[0]
+            continue
+        free = free.tolist()
+        rows = rows[: max(0, int(sum(f for f in free if f > 0)))]
+        speed = (rate[m] * counts[hosts, m]).tolist()
+        bl = backlog[hosts, m].tolist()
+        ready = state.ready[rows][:, hosts].tolist()
+        svc, a = float(service[m]), float(work[m])
+        nh = len(hosts)
+        for r, row in zip(rows.tolist(), ready):
+            best, bfin = -1, np.inf
+            for k in range(nh):
+                if free[k] <= 0:
+                    continue
+                wait = now + bl[k] / speed[k]
+                f = (row[k] if row[k] > wait else wait) + svc
+                if f < bfin:
+                    best, bfin = k, f
+            if best < 0:
+                break
+            route[r] = hosts[best]
+            free[best] -= 1
+            bl[best] += a
+    return route
+
+
+def remaining_service(scenario) -> list[np.ndarray]:
+    """Mean service time (ms) from the start of each stage to its sink's finish, along the
+    chain of children (transfers excluded: a lower bound of the rest of the path); one
+    (n_stages,) array per task type."""
+    out = []
+    for tt in scenario.task_types:
+        svc = [scenario.microservices[m].mean_service_ms for m in tt.stages]
+        rem = np.zeros(tt.n_stages)
+        for i in range(tt.n_stages):
+            t, c = svc[i], tt.child[i]
+            while c >= 0:
+                t, c = t + svc[c], tt.child[c]
+            rem[i] = t
+        out.append(rem)
+    return out
+
+
+class EdgeFMController:
+    """The ``edgefm`` method's controller (module doc).
+
+    Parameters
+    ----------
+    admission : bool
+        Thin arrivals to the planned rates α (E25).
+    shed_hopeless : bool
+        Shed tasks that can no longer be on time (E26).
+    elastic : bool
+        Add light instances beyond the planned pool when waiting work would miss its budget.
+    keep_alive : int
+        Slots an added light instance stays up after its last job.
+    eps : float
+        ε of the plan's queue sizing (E22–E23).
+    """
+
+    name = "edgefm"
+
+    def __init__(self, admission: bool = True, shed_hopeless: bool = True, elastic: bool = False,
+                 keep_alive: int = 20, eps: float = 0.05, plan=None):
+        self.admission, self.shed_hopeless, self.elastic = bool(admission), bool(shed_hopeless), bool(elastic)
+        self.keep_alive = int(keep_alive)
+        self.eps = float(eps)
+        self._plan = plan
+        self.shed_admission = 0
+        self.shed_hopeless_count = 0
+
+    # ------------------------------------------------------------------ set-up
+    def reset(self, ctx: RunContext) -> None:
+        from ..placement.provision import provision
+
+        sc = ctx.scenario
+        self.sc = sc
+        plan = self._plan
+        if plan is None:
+            plan = provision(sc, eps=self.eps)
+            if not np.array_equal(np.asarray(plan.x), np.asarray(ctx.core_x)):
+                plan = provision(sc, core_x=ctx.core_x, eps=self.eps)
+        self.plan = plan
+        self.base = np.asarray(plan.light_x, dtype=np.int64)
+        self.extra_until = np.zeros_like(self.base)  # slot until which added instances are kept
+        self.extra = np.zeros_like(self.base)
+        self.y = np.full(self.base.shape, sc.control.y_max, dtype=np.int64)
+        self.service = np.array([m.mean_service_ms for m in sc.microservices])
+        self.work = np.array([m.work for m in sc.microservices])
+        self.rate = np.array([m.mean_rate for m in sc.microservices])
+        self.budget = np.nan_to_num(np.asarray(plan.budget, float), nan=0.0)
+        self.p_admit = np.asarray(plan.admit, float)
+        self.credit = np.ones_like(self.p_admit)  # the first task of every admitted class gets in
+        self.task_type = ctx.task_type
+        self.task_user = ctx.task_user if ctx.task_user is not None else np.zeros(ctx.n_tasks, np.int64)
+        self.task_slot = np.rint(ctx.task_arrival_ms / sc.slot_ms).astype(np.int64)
+        self.task_due = ctx.task_arrival_ms + ctx.task_deadline_ms
+        self.next_task = 0
+        self.rem = remaining_service(sc)
+        # stage index of each (type, MS): stages of one type use distinct MSs
+        self.stage_of = np.full((sc.n_types, sc.n_ms), -1, dtype=np.int64)
+        for n, tt in enumerate(sc.task_types):
+            self.stage_of[n, list(tt.stages)] = np.arange(tt.n_stages)
+        self.rem_ms = np.zeros((sc.n_types, sc.n_ms))
+        for n in range(sc.n_types):
+            ok = self.stage_of[n] >= 0
+            self.rem_ms[n, ok] = self.rem[n][self.stage_of[n, ok]]
+        self.free0 = sc.capacity - np.asarray(ctx.core_x) @ sc.demand
+        self.shed_admission = 0
+        self.shed_hopeless_count = 0
+
+    # ------------------------------------------------------------------ per slot
+    def _admit(self, t: int) -> list[int]:
+        """E25: deterministic thinning of this slot's arrivals to the planned rates."""
+        shed = []
+        j = self.next_task
+        J = len(self.task_slot)
+        while j < J and self.task_slot[j] <= t:
+            u, n = self.task_user[j], self.task_type[j]
+            p = self.p_admit[u, n]
+            if p < 1.0 - 1e-6:
+                self.credit[u, n] = min(self.credit[u, n] + p, 1.0 + p)
+                if self.credit[u, n] >= 1.0 - 1e-9:
+                    self.credit[u, n] -= 1.0
+                else:
+                    shed.append(j)
+            j += 1
+        self.next_task = j
+        return shed
+
+    def _hopeless(self, state: State) -> np.ndarray:
+        """E26: tasks of waiting stages (light, and core by predicted start) that cannot be on time."""
+        now = state.now
+        out = []
+        if state.n_waiting:
+            tk = state.stage_task
+            late = now + self.rem_ms[self.task_type[tk], state.stage_ms] > self.task_due[tk] + 1e-9
+            if late.any():
+                out.append(tk[late])
+        core = state.core
+        if len(core.wait_stage):
+            ms = core.wait_ms
+            tk = core.wait_task
+            start = np.full(len(tk), np.inf)
+            for m in np.unique(ms).tolist():
+                sel = np.flatnonzero(ms == m)
+                inst = (core.inst_ms == m) & core.inst_up
+                c = int(inst.sum())
+                if c == 0:
+                    continue
+                free = np.sort(np.maximum(core.inst_free_at[inst], now))
+                k = np.arange(len(sel))
+                start[sel] = free[k % c] + (k // c) * self.service[m]
+            late = start + self.rem_ms[self.task_type[tk], ms] > self.task_due[tk] + 1e-9
+            if late.any():
+                out.append(tk[late])
+        return np.unique(np.concatenate(out)) if out else np.empty(0, np.int64)
+
+    def _light_counts(self, state: State) -> np.ndarray:
+        """E27: planned pool, busy instances, and elastic additions with keep-alive."""
+        t = state.t
+        up = state.node_up[:, None]
+        counts = np.where(up, self.base, 0)
+        keep = (self.extra_until > t) & up
+        self.extra = np.where(keep, self.extra, 0)
+        if self.elastic and state.n_waiting:
+            waiting = np.bincount(state.stage_ms, minlength=self.sc.n_ms)
+            backlog = np.zeros(self.sc.n_ms)
+            np.add.at(backlog, state.inst_ms, state.inst_backlog)
+            free = np.where(up, self.free0 - (counts + self.extra) @ self.sc.demand, 0.0)
+            for m in np.flatnonzero(waiting).tolist():
+                c = int((counts[:, m] + self.extra[:, m]).sum())
+                # time to clear the light work of m at the mean rate, against its budget
+                clear = (backlog[m] + waiting[m] * self.work[m]) / max(c * self.rate[m], 1e-12)
+                if clear <= max(self.budget[m], self.sc.slot_ms):
+                    continue
+                fits = (free >= self.sc.demand[m] - 1e-12).all(axis=1)
+                if not fits.any():
+                    continue
+                # the node where the oldest waiting stage of m is ready first
+                row = state.ready[np.flatnonzero(state.stage_ms == m)[0]]
+                v = int(np.argmin(np.where(fits, row, np.inf)))
+                self.extra[v, m] += 1
+                free[v] -= self.sc.demand[m]
+        busy_extra = state.busy_counts > counts
+        self.extra_until = np.where(self.extra > 0, np.maximum(self.extra_until, t + self.keep_alive), 0)
+        self.extra_until = np.where(busy_extra, t + self.keep_alive, self.extra_until)
+        return np.maximum(counts + self.extra, state.busy_counts)
+
+    def decide(self, state: State) -> Decision:
+        shed = []
+        if self.admission:
+            a = self._admit(state.t)
+            self.shed_admission += len(a)
+            shed.extend(a)
+        if self.shed_hopeless:
+            h = self._hopeless(state)
+            self.shed_hopeless_count += len(h)
+            shed.extend(h.tolist())
+        counts = self._light_counts(state)
+        gone = np.isin(state.stage_task, np.array(shed, dtype=np.int64)) if shed else None
+        route = route_first_finish(state, counts, self.y, self.rate, self.work, self.service, gone)
+        return Decision(light_counts=counts, parallelism=self.y, route=route,
+                        shed=np.array(shed, dtype=np.int64) if shed else None)

@@ -1,0 +1,358 @@
+"""The ``edgefm`` method's tier 1: network-aware, queue-sized, overload-aware provisioning.
+
+One mixed-integer program (docs/model.md, E24) chooses, for every microservice —
+core *and* light — how many instances run on each node, and how many tasks of each
+(user, task type) class the system admits:
+
+    maximise    B Σ_{u,n} α_{u,n}  −  Σ_{v,m} c̄_m x_{v,m}  −  γ Σ y_{u,n,i,v} e_{u,n,i,v}
+    subject to  Σ_v y_{u,n,i,v} = α_{u,n}                    every class (u,n), stage i   (flow)
+                Σ_{(u,n,i) on m} a_m y_{u,n,i,v} ≤ ρ_m f̄_m x_{v,m}   every node v, MS m         (service)
+                Σ_m r_{m,k} x_{v,m} ≤ R_{v,k}                every node v, resource k     (E8)
+                0 ≤ α_{u,n} ≤ λ_{u,n},  y ≥ 0,  x ∈ ℕ,  y_{u,n,i,v} = 0 unless (u,n,i,v) is on time
+
+* α_{u,n} (tasks/ms) is the admitted rate of the class, y_{u,n,i,v} the part of it whose
+  stage i runs on node v. The admission weight B is large enough that admitting a task
+  always beats its cost, so the program is lexicographic: the most tasks the resources
+  can serve (the integer, network-aware form of the capacity bound of
+  :mod:`edgefm.experiments.bound`), then the cheapest instances that serve them, then the
+  shortest paths.
+* ρ_m is the utilisation at which the pooled queue of m keeps its waiting time within
+  the budget w_m with probability 1 − ε at the full offered rate (:mod:`edgefm.placement.queueing`):
+  core MSs by the c-server tail E22–E23 (deterministic service), light MSs by effective
+  capacity E23b (a Gamma rate redrawn every slot). w_m is the smallest per-stage share of a task type's slack
+  (deadline − shortest mean path − one slot per stage) over the types that use m.
+* "On time" (u, n, i, v): the shortest mean path of the class through stage i on
+  node v (the mean profile's prefix, the service, and the shortest way from v to the
+  sink) fits in D_n minus one slot per stage; e is its excess over the class's
+  shortest path (ms), which γ prices lightly so that stages stay near their data.
+* c̄_m = c_mt + c_pl + c_dp / T: an instance's cost per slot over the horizon.
+
+Solved with SCIP through :func:`edgefm.placement.milp.solve` (HiGHS as the alternative);
+the result carries the solver's status and gap.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..network import network
+from .milp import MILP, solve
+from .profile import fits_alone, mean_profile
+from .queueing import light_servers, max_rate, servers_for
+
+__all__ = ["Provision", "provision", "stage_budgets", "path_tails"]
+
+#: Version of the program E24; part of the placement cache key, so a change re-solves.
+PROGRAM_VERSION = 2
+#: Admission weight B of E24 (cost units per admitted task/ms): far above any per-slot cost
+#: of serving one task/ms, so admitting comes first.
+ADMIT_WEIGHT = 1e4
+#: γ of E24: cost units per (task/ms × ms) of path excess.
+PATH_WEIGHT = 0.05
+
+
+@dataclass(frozen=True)
+class Provision:
+    """Result of :func:`provision`.
+
+    Attributes
+    ----------
+    status : str
+        The solver's status (``"optimal"``, ``"time_limit"``, …).
+    gap : float
+        Relative MIP gap of the incumbent.
+    seconds : float
+        Build and solve time.
+    x : ndarray, shape (V, M) int
+        Core instance counts (light columns 0): what the engine places.
+    light_x : ndarray, shape (V, M) int
+        Light instance counts (core columns 0): the controller's standing light pool.
+    alpha : ndarray, shape (U, N)
+        Admitted rate of each (user, type) class (tasks/ms).
+    lam : ndarray, shape (U, N)
+        Offered rate λ_{u,n} (tasks/ms).
+    rho : ndarray, shape (M,)
+        Utilisation cap ρ_m of E23 (nan for unused MSs).
+    budget : ndarray, shape (M,)
+        Waiting budget w_m (ms).
+    solver : str
+    """
+
+    status: str
+    gap: float
+    seconds: float
+    x: np.ndarray
+    light_x: np.ndarray
+    alpha: np.ndarray
+    lam: np.ndarray
+    rho: np.ndarray
+    budget: np.ndarray
+    solver: str
+    objective: float = float("nan")
+    info: dict = field(default_factory=dict, repr=False)
+
+    @property
+    def admit_share(self) -> float:
+        """Σ α / Σ λ: the share of offered tasks the plan admits."""
+        tot = float(self.lam.sum())
+        return float(self.alpha.sum() / tot) if tot > 0 else 1.0
+
+    @property
+    def admit(self) -> np.ndarray:
+        """α / λ per class, shape (U, N) (1 where λ = 0)."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.where(self.lam > 0, self.alpha / np.where(self.lam > 0, self.lam, 1.0), 1.0)
+
+
+def path_tails(scenario, n: int) -> np.ndarray:
+    """Shortest mean time from the finish of each stage of type ``n`` on each node to the
+    finish of its sink (transfers and mean services of the stages below), shape (n_stages, V)."""
+    tt = scenario.task_types[n]
+    net = network(scenario)
+    mss = scenario.microservices
+    fits = fits_alone(scenario)
+    V = scenario.n_nodes
+    tail = np.full((tt.n_stages, V), np.inf)
+    order = [tt.sink]
+    tail[tt.sink] = 0.0
+    # stages in reverse topological order: children before parents
+    done = {tt.sink}
+    while len(done) < tt.n_stages:
+        for i in range(tt.n_stages):
+            c = tt.child[i]
+            if i not in done and c in done:
+                mc = tt.stages[c]
+                down = np.where(fits[mc], mss[mc].mean_service_ms + tail[c], np.inf)  # (V,) at child node
+                t_out = net.transfer_matrix(mss[tt.stages[i]].output)  # (V, V)
+                tail[i] = np.min(t_out + down[None, :], axis=1)
+                done.add(i)
+                order.append(i)
+    return tail
+
+
+def _depth(tt) -> int:
+    """Stages on the longest root-to-sink path."""
+    best = 0
+    for i in range(tt.n_stages):
+        d, c = 1, tt.child[i]
+        while c >= 0:
+            d, c = d + 1, tt.child[c]
+        best = max(best, d)
+    return best
+
+
+def stage_budgets(scenario, profile=None) -> tuple[np.ndarray, np.ndarray]:
+    """Waiting budget w_m per MS and the on-time mask of E24.
+
+    Returns
+    -------
+    budget : ndarray, shape (M,)
+        w_m (ms): over the task types n that use m, the smallest median-over-users slack
+        (D_n − shortest mean path − one slot per stage) divided by the stages on the
+        longest path of n; at least 0. ``nan`` for MSs no type uses.
+    excess : list over types of ndarray (U, n_stages, V)
+        Path excess e (ms) of running stage i of (u, n) on v; ``inf`` where that path
+        misses the deadline budget (D_n minus one slot per stage) or m does not fit.
+    """
+    prof = mean_profile(scenario) if profile is None else profile
+    dt = scenario.slot_ms
+    M = scenario.n_ms
+    budget = np.full(M, np.inf)
+    excess = []
+    for n, tt in enumerate(scenario.task_types):
+        tails = path_tails(scenario, n)
+        depth = _depth(tt)
+        allowed = tt.deadline_ms - depth * dt
+        svc = np.array([scenario.microservices[m].mean_service_ms for m in tt.stages])
+        # path time through stage i on v: prefix + service + tail; (U, n_stages, V)
+        path = prof.prefix[:, n, list(tt.stages), :] + svc[None, :, None] + tails[None, :, :]
+        best = path.min(axis=2)  # (U, n_stages); equal over stages of one user up to round-off
+        shortest = best[:, tt.sink]
+        slack = allowed - shortest
+        fin = np.isfinite(slack)
+        share = float(np.median(slack[fin])) / depth if fin.any() else 0.0
+        for m in tt.stages:
+            budget[m] = min(budget[m], max(share, 0.0))
+        e = np.where(path <= allowed + 1e-9, path - shortest[:, None, None], np.inf)
+        excess.append(e)
+    budget[~np.isfinite(budget)] = np.nan
+    return budget, excess
+
+
+def _rho(scenario, budget: np.ndarray, eps: float) -> np.ndarray:
+    """ρ_m of E23 at the full offered rate of m (nan for unused MSs)."""
+    lam = scenario.arrival_rates
+    rho = np.full(scenario.n_ms, np.nan)
+    for m, ms in enumerate(scenario.microservices):
+        if not np.isfinite(budget[m]):
+            continue
+        rate = sum(float(lam[:, n].sum()) for n in range(scenario.n_types) if scenario.uses(n, m))
+        s = ms.mean_service_ms
+        if rate <= 0:
+            rho[m] = 1.0
+        elif ms.is_core:
+            c = servers_for(rate, s, budget[m], eps, 0.0)
+            rho[m] = max_rate(c, s, budget[m], eps, 0.0) * s / c
+        else:
+            c = light_servers(rate, ms.work, ms.shape, ms.scale, budget[m], eps, scenario.slot_ms)
+            rho[m] = rate * s / c
+    return rho
+
+
+def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", time_limit: float | None = 20.0,
+              gap: float = 1e-3) -> Provision:
+    """Solve the ``edgefm`` provisioning program E24 (module doc).
+
+    Parameters
+    ----------
+    scenario : Scenario
+    core_x : array (V, M) of int, optional
+        Keep these core counts fixed (e.g. another method's placement) and provision only the
+        light pool and the admission rates.
+    eps : float
+        Probability ε that a stage waits longer than its budget (E22–E23).
+    solver : {"scip", "highs"}
+    time_limit : float, optional
+        Seconds for the solver; a stop returns the incumbent with its status and gap.
+    gap : float
+        Relative MIP gap at which each of the two solves stops: first the largest admitted
+        rate Σα, then, with Σα held at that optimum, the cheapest instances and shortest
+        paths (the lexicographic order of E24; the weight B is not used numerically).
+
+    Returns
+    -------
+    Provision
+
+    Examples
+    --------
+    >>> import edgefm
+    >>> s = edgefm.load_scenario(edgefm.data_path("scenarios/paper.yaml"), seed=3)
+    >>> p = provision(s)
+    >>> p.status, round(p.admit_share, 3)
+    ('optimal', 1.0)
+    """
+    return _provision(scenario, None if core_x is None else tuple(map(tuple, np.asarray(core_x, int))),
+                      float(eps), solver, time_limit, float(gap))
+
+
+@lru_cache(maxsize=64)
+def _provision(scenario, core_x, eps, solver, time_limit, gap) -> Provision:
+    t0 = time.perf_counter()
+    sc = scenario
+    U, N, M, V = sc.n_users, sc.n_types, sc.n_ms, sc.n_nodes
+    mss = sc.microservices
+    lam = np.asarray(sc.arrival_rates, float)
+    prof = mean_profile(sc)
+    budget, excess = stage_budgets(sc, prof)
+    rho = _rho(sc, budget, eps)
+    fits = fits_alone(sc).T  # (V, M)
+    used = np.isfinite(budget)
+    T = max(int(sc.horizon_slots), 1)
+    cbar = np.array([m.cost_maintain + m.cost_parallel + m.cost_deploy / T for m in mss])
+
+    # per-class on-time check and per-pair path excess (λ-weighted mean over the classes using m)
+    class_ok = np.zeros((U, N), bool)
+    pen_num = np.zeros((V, M))
+    pen_den = np.zeros((V, M))
+    for n, tt in enumerate(sc.task_types):
+        e = excess[n]  # (U, n_stages, V)
+        class_ok[:, n] = np.isfinite(e).any(axis=2).all(axis=1) & (lam[:, n] > 0)
+        for i, m in enumerate(tt.stages):
+            w = lam[:, n][:, None] * class_ok[:, n][:, None]
+            pen_num[:, m] += (np.where(np.isfinite(e[:, i, :]), e[:, i, :], 0.0) * w).sum(axis=0)
+            pen_den[:, m] += (np.isfinite(e[:, i, :]) * w).sum(axis=0)
+    reach = pen_den > 0  # some on-time class can use pair (v, m)
+    penalty = np.where(reach, pen_num / np.where(reach, pen_den, 1.0), np.inf)
+
+    # variables: x (pairs), alpha (U*N)
+    pairs = [(v, m) for m in range(M) for v in range(V)
+             if fits[v, m] and used[m] and (reach[v, m] or (core_x is not None and core_x[v][m]))]
+    pidx = {p: k for k, p in enumerate(pairs)}
+    nx = len(pairs)
+    na = N  # admitted rate per type; split over its on-time users in proportion to λ
+    nvar = nx + na
+    c = np.zeros(nvar)
+    lb = np.zeros(nvar)
+    ub = np.full(nvar, np.inf)
+    integ = np.zeros(nvar, bool)
+    for k, (v, m) in enumerate(pairs):
+        c[k] = cbar[m] + PATH_WEIGHT * (penalty[v, m] if np.isfinite(penalty[v, m]) else 0.0)
+        integ[k] = True
+        if core_x is not None and mss[m].is_core:
+            lb[k] = ub[k] = core_x[v][m]
+    lam_ok = np.where(class_ok, lam, 0.0)
+    ub[nx:nx + na] = lam_ok.sum(axis=0)
+
+    rows, cols, vals, lo_r, hi_r = [], [], [], [], []
+    r = 0
+    # service (E23 pooled): a_m Σ_{(u,n) ∋ m} α_{u,n} ≤ ρ_m f̄_m Σ_v x_{v,m}
+    for m in np.flatnonzero(used).tolist():
+        ms = mss[m]
+        for n in range(N):
+            if sc.uses(n, m):
+                rows.append(r), cols.append(nx + n), vals.append(ms.work)
+        for k, (v, pm) in enumerate(pairs):
+            if pm == m:
+                rows.append(r), cols.append(k), vals.append(-rho[m] * ms.mean_rate)
+        lo_r.append(-np.inf), hi_r.append(0.0)
+        r += 1
+    # E8 per node and resource (fixed core counts on pairs outside the program reduce the capacity)
+    R = np.array(sc.capacity, float)
+    if core_x is not None:
+        cx = np.asarray(core_x, float)
+        off = np.array([[cx[v, m] if (v, m) not in pidx else 0.0 for m in range(M)] for v in range(V)])
+        R = R - off @ sc.demand
+    for v in range(V):
+        for k in range(R.shape[1]):
+            entries = [(q, float(sc.demand[m, k])) for q, (pv, m) in enumerate(pairs) if pv == v and sc.demand[m, k] > 0]
+            if entries:
+                for q, d in entries:
+                    rows.append(r), cols.append(q), vals.append(d)
+                lo_r.append(-np.inf), hi_r.append(float(R[v, k]))
+                r += 1
+    # Lexicographic solve: (1) the most admitted tasks, (2) the cheapest, shortest way to serve them.
+    A = sp.csr_matrix((vals, (rows, cols)), shape=(r, nvar))
+    lo_r, hi_r = np.array(lo_r), np.array(hi_r)
+    c1 = np.zeros(nvar)
+    c1[nx:nx + na] = -1.0
+    budget_s = time_limit
+    lam_tot = float(lam.sum())
+    t1 = time.perf_counter()
+    first = solve(MILP(c=c1, A=A, lb_row=lo_r, ub_row=hi_r, lb=lb, ub=ub, integrality=integ),
+                  solver=solver, time_limit=None if time_limit is None else time_limit / 2, gap=gap)
+    first.raise_for_status()
+    best = -float(first.objective)
+    if time_limit is not None:
+        time_limit = max(1.0, budget_s - (time.perf_counter() - t1))
+    row = sp.csr_matrix((np.ones(na), (np.zeros(na, int), np.arange(nx, nx + na))), shape=(1, nvar))
+    floor = best * (1 - 1e-9)
+    c2 = c.copy()
+    c2[nx:nx + na] = 0.0
+    model = MILP(c=c2, A=sp.vstack([A, row]).tocsr(), lb_row=np.append(lo_r, floor), ub_row=np.append(hi_r, np.inf),
+                 lb=lb, ub=ub, integrality=integ)
+    res = solve(model, solver=solver, time_limit=time_limit, gap=gap, start=first.x)
+    res.raise_for_status()
+    z = res.x
+    x_all = np.zeros((V, M), dtype=np.int64)
+    for k, (v, m) in enumerate(pairs):
+        x_all[v, m] = int(round(z[k]))
+    if core_x is not None:
+        cx = np.asarray(core_x, dtype=np.int64)
+        x_all[:, sc.is_core] = cx[:, sc.is_core]
+    a_n = np.clip(z[nx:nx + na], 0.0, lam_ok.sum(axis=0))
+    tot = lam_ok.sum(axis=0)
+    alpha = lam_ok * np.where(tot > 0, a_n / np.where(tot > 0, tot, 1.0), 0.0)[None, :]
+    x = np.where(sc.is_core[None, :], x_all, 0)
+    light_x = np.where(sc.is_core[None, :], 0, x_all)
+    for a in (x, light_x, alpha, rho, budget):
+        a.setflags(write=False)
+    status = res.status if first.status == "optimal" else first.status
+    return Provision(status=status, gap=float(res.gap), seconds=time.perf_counter() - t0, x=x,
+                     light_x=light_x, alpha=alpha, lam=lam, rho=rho, budget=budget, solver=res.solver,
+                     objective=float(res.objective),
+                     info=dict(n_vars=nvar, n_rows=r, admit_status=first.status,
+                               admit_gap=float(first.gap), solver_seconds=first.seconds + res.seconds))
