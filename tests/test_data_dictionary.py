@@ -58,8 +58,10 @@ def test_wildcard_matching():
 def test_sweep_columns_are_documented(results_tmp):
     from edgefm.experiments.sweep import run_cell
 
+    from edgefm.control import METHODS
+
     cols = set()
-    for method in ("proposed", "lbrr"):  # Algorithm 1 has a counter the baselines lack
+    for method in METHODS:  # some methods report counters others lack
         row = run_cell(dict(scenario=SCENARIO, scenario_sha256="-", seed=0, method=method, load=1.0,
                             override={"horizon_slots": 10}))
         cols |= set(row)
@@ -79,7 +81,10 @@ def test_simulate_json_keys_are_documented(results_tmp):
     from edgefm.experiments.runner import run_method
     from edgefm.scenario import load_scenario
 
-    keys |= flat_keys(run_method(load_scenario(SCENARIO, seed=0), "lbrr", seed=0, n_slots=10).to_dict())
+    from edgefm.control import METHODS
+
+    for method in METHODS:
+        keys |= flat_keys(run_method(load_scenario(SCENARIO, seed=0), method, seed=0, n_slots=10).to_dict())
     names = documented("Keys of `edgefm simulate --json`")
     undocumented, stale = covers(names, keys)
     assert undocumented == [], f"simulate --json keys missing from docs/data.md: {undocumented}"
