@@ -44,6 +44,10 @@ napoleon_use_rtype = False
 html_theme = "furo"
 html_title = f"edgefm {release}"
 html_static_path = []
+_mathjax = sitegen.local_mathjax(HERE / "_generated" / "static")  # after prepare(), which empties _generated
+if _mathjax:
+    html_static_path = ["_generated/static"]
+    mathjax_path = _mathjax
 
 
 def _docstring(app, what, name, obj, options, lines):

@@ -342,6 +342,27 @@ def api_pages() -> dict[str, str]:
     return pages
 
 
+# --------------------------------------------------------------------------- MathJax
+def local_mathjax(static: Path) -> str | None:
+    """Copy MathJax 3 (``tex-chtml.js`` and its fonts) from the ``django-static-mathjax`` wheel into
+    ``static/mathjax``; return the script's path relative to ``static``, or None when not installed
+    (the site then loads MathJax from Sphinx's default address, which needs a network)."""
+    try:
+        import mathjax  # the package django-static-mathjax installs: MathJax's files, no Django
+    except ImportError:
+        return None
+    es5 = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5"
+    if not (es5 / "tex-chtml.js").is_file():
+        return None
+    dst = static / "mathjax"
+    fonts = Path("output") / "chtml" / "fonts" / "woff-v2"
+    (dst / fonts).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(es5 / "tex-chtml.js", dst / "tex-chtml.js")
+    for f in (es5 / fonts).iterdir():
+        shutil.copy2(f, dst / fonts / f.name)
+    return "mathjax/tex-chtml.js"
+
+
 # --------------------------------------------------------------------------- docstrings
 def plain_text_docstring(lines: list[str]) -> None:
     """Make the package's plain-text notation valid reStructuredText, in place (autodoc hook).

@@ -143,6 +143,8 @@ def test_results_page_shows_the_headline_table_with_intervals(site, results):
 def test_model_reference_and_data_dictionary_pages(site):
     model = page(site, "model.html")
     assert all(f"E{i}" in model for i in (1, 8, 14, 17, 21)) and "Beyond the paper" in model
+    assert 'src="_static/mathjax/tex-chtml.js' in model  # MathJax ships with the site: equations render offline
+    assert (site / "_static" / "mathjax" / "tex-chtml.js").is_file()
     data = page(site, "data.html")
     assert "on_time_ratio" in data and "cost_parts.core_deploy" in data
     assert "edgefm" in page(site, "index.html")
