@@ -43,10 +43,11 @@ napoleon_use_rtype = False
 
 html_theme = "furo"
 html_title = f"edgefm {release}"
-html_static_path = []
+html_static_path = ["_static"]
+html_css_files = ["edgefm.css"]
 _mathjax = sitegen.local_mathjax(HERE / "_generated" / "static")  # after prepare(), which empties _generated
 if _mathjax:
-    html_static_path = ["_generated/static"]
+    html_static_path.append("_generated/static")
     mathjax_path = _mathjax
 
 
