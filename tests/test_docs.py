@@ -226,3 +226,23 @@ def test_readme_python_example_prints_what_the_readme_shows(tmp_path):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=tmp_path)
     assert p.returncode == 0, p.stderr[-2000:]
     assert p.stdout == shown
+
+
+def test_results_page_falls_back_to_the_gallery_then_says_there_are_no_results(results, tmp_path, monkeypatch):
+    empty, figs = tmp_path / "empty", tmp_path / "figs"
+    empty.mkdir()
+    figs.mkdir()
+    monkeypatch.setattr(sitegen, "GALLERY", tmp_path / "no-gallery")
+    assert "No results yet" in sitegen.results_page(empty, figs)
+    res = shutil.copytree(results, tmp_path / "results")
+    for stem in sitegen.HEADLINE_FIGURES:
+        shutil.copy2(res / "figures" / "00_fig2_network.png", res / "figures" / f"{stem}.png")
+    gal = tmp_path / "gallery"
+    sitegen.make_gallery(res, gal, allow_quick=True)
+    monkeypatch.setattr(sitegen, "GALLERY", gal)
+    page_md = sitegen.results_page(empty, figs)  # no run in the results folder: the gallery's numbers
+    assert "committed gallery" in page_md and "Quick run" in page_md  # the gallery says what run it holds
+    rows = sitegen.headline_rows(sitegen.read_summaries(res / "summaries"), res / "sweeps")
+    for r in rows:
+        assert f"| {r['method']} | {r['load']}× | {r['n']} | {r['on_time']:,.3f} | [{r['on_time_low']:,.3f}, " in page_md
+    assert sorted(p.name for p in figs.iterdir()) == sorted(f"{s}.png" for s in sitegen.HEADLINE_FIGURES)
