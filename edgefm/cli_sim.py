@@ -10,7 +10,7 @@ def add_simulate_parser(sub) -> None:
     p = sub.add_parser("simulate", help="simulate one method on a sampled scenario")
     p.add_argument("--scenario", required=True, help="scenario YAML file")
     p.add_argument("--seed", type=int, default=0, help="scenario and run seed")
-    p.add_argument("--method", default="proposed", help="proposed, propavg, lbrr, ga, hpa or static")
+    p.add_argument("--method", default="proposed", help="proposed, propavg, lbrr, ga, hpa, static or edgefm")
     p.add_argument("--load", type=float, default=None, help="load multiplier on the arrival rates")
     p.add_argument("--slots", type=int, default=None, help="arrival horizon T in slots")
     p.add_argument("--trace", default=None, help="code, conv or a CSV file: replay a trace instead of Poisson")
@@ -37,7 +37,7 @@ def run_simulate(args) -> int:
         return 0
     print(f"{res.method} on {sc.name} seed {args.seed} load {sc.load:g}: {res.arrivals} tasks in {res.slots} slots "
           f"({res.wall_s:.2f} s)")
-    print(f"  on time {res.on_time} ({res.on_time_ratio:.1%}), late {res.late}, unfinished {res.unfinished}")
+    print(f"  on time {res.on_time} ({res.on_time_ratio:.1%}), late {res.late}, unfinished {res.unfinished}, shed {res.shed}")
     lat = res.latency_ms
     print(f"  latency ms: mean {lat['mean']:.2f}, p95 {lat['p95']:.2f}, p99 {lat['p99']:.2f}")
     print(f"  cost {res.cost_total:,.0f} = " + ", ".join(f"{k} {v:,.0f}" for k, v in res.cost_parts.items()))

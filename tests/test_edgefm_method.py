@@ -1,0 +1,125 @@
+"""The ``edgefm`` method: provisioning certificates (E24), the controller (E25–E27), and its plumbing."""
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import edgefm
+from edgefm.control import METHODS, REGISTRY
+from edgefm.control.deadline import remaining_service
+from edgefm.experiments.runner import run_method
+from edgefm.placement.provision import _rho, provision, stage_budgets
+
+from simkit import core_ms, scenario, tiny_doc
+
+
+def _paper(seed, load=1.0, T=None):
+    sc = edgefm.load_scenario(edgefm.data_path("scenarios", "paper.yaml"), seed=seed, load=load)
+    return sc if T is None else sc.replace(horizon_slots=T)
+
+
+def _one_core(rate, res_cpu=40.0):
+    ms = core_ms("enc", 4.0, 8.0)
+    ms["resources"] = {"cpu": res_cpu, "ram": 1, "gpu": 1, "vram": 1}
+    return scenario(tiny_doc([ms], [], single=["enc"], gateway="ES1", rate=rate, deadline=40.0))
+
+
+def test_registered_everywhere():
+    assert "edgefm" in METHODS and REGISTRY["edgefm"].placement == "edgefm"
+
+
+def test_admission_certificate_when_the_nodes_are_short():
+    # Two nodes each hold 2 instances (cpu 100 / 40); at 8 MB/ms each and a = 4 MB the pool of 4 serves
+    # at most rho * 4 * 8 / 4 tasks/ms; offered 20/ms: the program admits exactly that.
+    sc = _one_core(20.0)
+    p = provision(sc)
+    budget, _ = stage_budgets(sc)
+    rho = _rho(sc, budget, 0.05)[0]
+    assert p.status == "optimal"
+    assert p.x.sum() == 4
+    assert p.alpha.sum() == pytest.approx(rho * 4 * 8.0 / 4.0, rel=1e-6)
+    assert p.admit_share == pytest.approx(p.alpha.sum() / 20.0)
+
+
+def test_cost_certificate_when_the_nodes_are_ample():
+    # Offered 3 tasks/ms x 4 MB = 12 MB/ms: every task admitted, on the fewest instances whose
+    # utilisation stays under rho (E23): ceil(12 / (rho 8)).
+    sc = _one_core(3.0, res_cpu=1.0)
+    p = provision(sc)
+    budget, _ = stage_budgets(sc)
+    rho = _rho(sc, budget, 0.05)[0]
+    assert p.admit_share == pytest.approx(1.0)
+    assert p.x.sum() == int(np.ceil(12.0 / (rho * 8.0) - 1e-9))
+
+
+@pytest.mark.parametrize("seed,load", [(3, 1.0), (0, 2.0)])
+def test_plan_is_feasible_and_serves_what_it_admits(seed, load):
+    sc = _paper(seed, load)
+    p = provision(sc, time_limit=20)
+    x_all = p.x + p.light_x
+    assert (x_all @ sc.demand <= sc.capacity + 1e-9).all()  # E8
+    assert (p.alpha <= p.lam + 1e-12).all() and (p.alpha >= 0).all()
+    for m, ms in enumerate(sc.microservices):
+        admitted = sum(p.alpha[:, n].sum() for n in range(sc.n_types) if sc.uses(n, m))
+        if admitted > 0:
+            assert admitted * ms.work <= p.rho[m] * ms.mean_rate * x_all[:, m].sum() * (1 + 1e-6)
+    if load == 1.0:
+        assert p.admit_share == pytest.approx(1.0)
+    else:  # overloaded draw: admits less, but at least the fluid capacity bound's share of tasks
+        from edgefm.experiments.bound import capacity_bound
+        assert p.admit_share < 1.0
+        assert p.admit_share >= capacity_bound(sc).share - 0.05
+
+
+def test_fixed_core_is_kept():
+    sc = _paper(3)
+    base = provision(sc)
+    x = np.array(base.x)
+    m = int(np.flatnonzero(x.sum(axis=0))[0])
+    v = int(np.flatnonzero(x[:, m])[0])
+    x[v, m] += 1
+    p = provision(sc, core_x=x)
+    assert np.array_equal(p.x, x)
+
+
+def test_remaining_service_by_hand():
+    sc = _paper(0)
+    rem = remaining_service(sc)
+    tt = sc.task_types[0]  # open_qa: a chain
+    svc = [sc.microservices[m].mean_service_ms for m in tt.stages]
+    assert rem[0][0] == pytest.approx(sum(svc))
+    assert rem[0][tt.sink] == pytest.approx(svc[tt.sink])
+
+
+def test_run_conserves_tasks_and_is_deterministic():
+    sc = _paper(0, 2.0, T=120)
+    a = run_method(sc, "edgefm", seed=0)
+    b = run_method(sc, "edgefm", seed=0)
+    assert a.arrivals == a.on_time + a.late + a.unfinished + a.shed
+    assert a.shed > 0  # draw 0 is overloaded at 2x
+    assert (a.on_time, a.late, a.shed, a.cost_total) == (b.on_time, b.late, b.shed, b.cost_total)
+    assert a.counters["shed_admission"] + a.counters["shed_hopeless"] >= a.shed
+
+
+def test_admission_thins_to_the_planned_share():
+    sc = _paper(0, 2.0, T=200)
+    r = run_method(sc, "edgefm", seed=1, overrides={"shed_hopeless": False})
+    share = 1 - r.counters["shed_admission"] / r.arrivals
+    assert share == pytest.approx(r.counters["plan_admit_share"], abs=0.03)
+
+
+def test_nothing_shed_on_an_ample_draw():
+    sc = _paper(3, 1.0, T=150)
+    r = run_method(sc, "edgefm", seed=3)
+    assert r.shed == 0 and r.on_time_ratio > 0.99
+
+
+def test_cli_simulate_edgefm():
+    out = subprocess.run([sys.executable, "-m", "edgefm", "simulate", "--scenario",
+                          str(edgefm.data_path("scenarios", "paper.yaml")), "--seed", "3", "--method", "edgefm",
+                          "--slots", "60", "--json"], capture_output=True, text=True, check=True)
+    d = json.loads(out.stdout)
+    assert d["method"] == "edgefm"
+    assert d["arrivals"] == d["on_time"] + d["late"] + d["unfinished"] + d["shed"]
