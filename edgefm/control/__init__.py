@@ -28,13 +28,16 @@ __all__ = ["Controller", "Decision", "RunContext", "State", "MethodSpec", "REGIS
 @dataclass(frozen=True)
 class MethodSpec:
     """A compared method: its controller class (``module:Class``), fixed
-    constructor arguments, and the core placement solver it runs on."""
+    constructor arguments, and the core placement solver it runs on. A non-empty
+    ``version`` enters the sweep cache key of the method's cells, so changing the
+    method (and its version) re-runs them instead of reusing stale rows."""
 
     name: str
     target: str
     placement: str
     defaults: dict = field(default_factory=dict)
     description: str = ""
+    version: str = ""
 
     def make(self, scenario=None, **overrides):
         """A new controller. ``scenario`` is accepted for symmetry (controllers
@@ -59,7 +62,7 @@ REGISTRY: dict[str, MethodSpec] = {
                          "E14 placement, fixed light instances sized from mean rates"),
     "edgefm": MethodSpec("edgefm", "deadline:EdgeFMController", "edgefm", {},
                          "queue-sized network-aware provisioning (E22-E24) + admission, shedding, "
-                         "standing light pool, earliest-finish routing (E25-E27)"),
+                         "standing light pool, earliest-finish routing (E25-E27)", version="1"),
 }
 
 #: Method names in reporting order.

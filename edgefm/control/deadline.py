@@ -6,8 +6,10 @@ placement, a standing pool of light instances sized from their queues, and the r
 
 1. **admits** the tasks that arrived (E25): class (u, n) keeps a credit that grows by
    α_{u,n}/λ_{u,n} per arrival (starting from 1); a task is admitted when the credit
-   reaches 1 (which it then loses) and shed otherwise — a deterministic thinning to the planned rate, so an
-   overloaded draw sheds at the door, before any work is spent on a task it cannot serve;
+   reaches 1 (which it then loses) — a deterministic thinning to the planned rate — and
+   otherwise shed at the door, before any work is spent on a task the system cannot serve
+   (option ``headroom``: also admit while every core pool of its type would start it within
+   its budget, by the predictor of step 2);
 2. **sheds the hopeless** (E26): a waiting stage whose earliest possible finish of its
    task — now, or for a core stage the predicted start on its MS's pooled instances (the
    k-th waiting stage of m starts when the k-th earliest instance frees, then every c
@@ -115,17 +117,29 @@ class EdgeFMController:
         Add light instances beyond the planned pool when waiting work would miss its budget.
     keep_alive : int
         Slots an added light instance stays up after its last job.
-    eps : float
-        ε of the plan's queue sizing (E22–E23).
+    headroom : bool
+        Also admit beyond the planned rate while every core pool of the task's type would start it
+        within its budget (an option: it helps short runs and mild overload, and over-admits on
+        heavily overloaded draws, where tasks admitted in the last ``window`` slots underestimate
+        what is on its way; notebook 10's ablation measures it).
+    window : int
+        Slots during which an admitted task counts as on its way to its core stages.
+    eps : float or None
+        ε of the plan's queue sizing (E22–E23); ``None`` sizes from the mean.
+    plan : Provision, optional
+        The plan to run on (the runner passes the one it placed the core with); by default the
+        controller solves E24 itself, keeping the engine's core placement.
     """
 
     name = "edgefm"
 
     def __init__(self, admission: bool = True, shed_hopeless: bool = True, elastic: bool = False,
-                 keep_alive: int = 20, eps: float = 0.05, plan=None):
+                 keep_alive: int = 20, eps: float | None = 0.05, plan=None, headroom: bool = False,
+                 window: int = 5):
         self.admission, self.shed_hopeless, self.elastic = bool(admission), bool(shed_hopeless), bool(elastic)
+        self.headroom, self.window = bool(headroom), max(1, int(window))
         self.keep_alive = int(keep_alive)
-        self.eps = float(eps)
+        self.eps = None if eps is None else float(eps)
         self._plan = plan
         self.shed_admission = 0
         self.shed_hopeless_count = 0
@@ -167,27 +181,74 @@ class EdgeFMController:
             ok = self.stage_of[n] >= 0
             self.rem_ms[n, ok] = self.rem[n][self.stage_of[n, ok]]
         self.free0 = sc.capacity - np.asarray(ctx.core_x) @ sc.demand
+        self.core_ms = [int(m) for m in sc.core_ms]
+        self.type_core = np.zeros((sc.n_types, sc.n_ms), dtype=np.int64)  # 1 where type n uses core MS m
+        for n in range(sc.n_types):
+            for m in self.core_ms:
+                self.type_core[n, m] = int(sc.uses(n, m))
+        self.recent = np.zeros((self.window, sc.n_ms), dtype=np.int64)
         self.shed_admission = 0
         self.shed_hopeless_count = 0
 
     # ------------------------------------------------------------------ per slot
-    def _admit(self, t: int) -> list[int]:
-        """E25: deterministic thinning of this slot's arrivals to the planned rates."""
+    def _admit(self, state: State) -> list[int]:
+        """E25: admit this slot's arrivals at the planned rates, and beyond them while the core
+        pools of the task's type have headroom (``headroom=True``); shed the rest."""
+        t = state.t
         shed = []
         j = self.next_task
         J = len(self.task_slot)
+        if j >= J or self.task_slot[j] > t:
+            self._recent_roll(t)
+            return shed
+        pool = self._pool_view(state) if self.headroom else None
         while j < J and self.task_slot[j] <= t:
             u, n = self.task_user[j], self.task_type[j]
             p = self.p_admit[u, n]
+            admit = True
             if p < 1.0 - 1e-6:
                 self.credit[u, n] = min(self.credit[u, n] + p, 1.0 + p)
                 if self.credit[u, n] >= 1.0 - 1e-9:
                     self.credit[u, n] -= 1.0
-                else:
-                    shed.append(j)
+                elif not (p > 0 and pool is not None and self._has_headroom(n, pool, state.now)):
+                    admit = False
+            if admit:
+                self.recent[t % self.window, self.type_core[n]] += 1
+            else:
+                shed.append(j)
             j += 1
         self.next_task = j
+        self._recent_roll(t)
         return shed
+
+    def _recent_roll(self, t: int) -> None:
+        self.recent[(t + 1) % self.window] = 0  # the slot that leaves the window next
+
+    def _pool_view(self, state: State):
+        """Per core MS: sorted free times of its up instances and the stages queued ahead of a new task
+        (waiting now, plus those admitted in the last ``window`` slots that have not arrived yet)."""
+        core = state.core
+        ahead = self.recent.sum(axis=0) + np.bincount(core.wait_ms, minlength=self.sc.n_ms)
+        free = {}
+        for m in self.core_ms:
+            inst = (core.inst_ms == m) & core.inst_up
+            free[m] = np.sort(np.maximum(core.inst_free_at[inst], state.now))
+        return ahead, free
+
+    def _has_headroom(self, n: int, pool, now: float) -> bool:
+        """Whether a new task of type n would start every core stage within its budget (E26's predictor)."""
+        ahead, free = pool
+        for m in np.flatnonzero(self.type_core[n]).tolist():
+            f = free[m]
+            c = len(f)
+            if c == 0:
+                return False
+            k = int(ahead[m])
+            if f[k % c] + (k // c) * self.service[m] - now > self.budget[m]:
+                return False
+        for m in np.flatnonzero(self.type_core[n]).tolist():
+            ahead[m] += 1
+        return True
 
     def _hopeless(self, state: State) -> np.ndarray:
         """E26: tasks of waiting stages (light, and core by predicted start) that cannot be on time."""
@@ -251,7 +312,7 @@ class EdgeFMController:
     def decide(self, state: State) -> Decision:
         shed = []
         if self.admission:
-            a = self._admit(state.t)
+            a = self._admit(state)
             self.shed_admission += len(a)
             shed.extend(a)
         if self.shed_hopeless:

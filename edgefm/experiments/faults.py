@@ -90,11 +90,12 @@ def run_one(scenario, x, node: int | None, seed: int, fail_slot: int, n_slots: i
     if node is not None:
         fin = np.asarray(st["finish"])
         bad = int(np.count_nonzero((np.asarray(st["node"]) == node) & np.isfinite(fin) & (fin > t_fail + _TOL)))
-    row = dict(seed=seed, arrivals=res.arrivals, on_time=res.on_time, late=res.late, unfinished=res.unfinished,
-               on_time_ratio=res.on_time_ratio,
+    shed = res.task_shed if res.task_shed is not None else np.zeros(len(res.task_latency), bool)
+    row = dict(seed=seed, method=method, arrivals=res.arrivals, on_time=res.on_time, late=res.late,
+               unfinished=res.unfinished, shed=res.shed, on_time_ratio=res.on_time_ratio,
                on_time_before=float(ok[~after].mean()) if (~after).any() else np.nan,
                on_time_after=float(ok[after].mean()) if after.any() else np.nan,
-               unfinished_after=int(np.count_nonzero(after & ~np.isfinite(res.task_latency))),
+               unfinished_after=int(np.count_nonzero(after & ~np.isfinite(res.task_latency) & ~shed)),
                n_lost_jobs=int(res.counters.get("lost_jobs", 0)), stages_after_failure=bad,
                slots_match_arrivals=bool(np.array_equal(np.sort(slot), np.sort(arr.slot))),
                cost_total=res.cost_total, latency_p95=res.latency_ms["p95"], wall_s=res.wall_s)
@@ -125,6 +126,8 @@ def fault_runs(scenario, placements: dict, nodes, seeds=(0,), fail_slot: int = 4
         Node names to fail, one per run.
     seeds : sequence of int
         Arrival / service seeds (paired: every placement sees the same arrivals per seed).
+    method : str or dict of str → str
+        The tier-2 method of every placement, or per placement name (default ``proposed``).
     fail_slot : int
         The failure takes effect at this slot boundary.
     n_slots : int
@@ -153,8 +156,9 @@ def fault_runs(scenario, placements: dict, nodes, seeds=(0,), fail_slot: int = 4
         for label in labels:
             node = None if label == "none" else scenario.node_index(label)
             for seed in seeds:
+                meth = method.get(pname, "proposed") if isinstance(method, dict) else method
                 jobs.append((scenario, pname, x, label, node, int(seed), int(fail_slot), int(n_slots), int(window),
-                             method))
+                             meth))
     workers = os.cpu_count() if workers is None else int(workers)
     if workers and workers > 1 and len(jobs) > 1:
         with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as ex:

@@ -217,6 +217,11 @@ def cell_key(cell: dict) -> str:
     conf["scenario_name"] = Path(cell["scenario"]).name
     conf["edgefm_version"] = __version__
     conf["row_schema"] = ROW_SCHEMA
+    from ..control import REGISTRY
+
+    spec = REGISTRY.get(cell.get("method"))
+    if spec is not None and spec.version:
+        conf["method_version"] = spec.version
     text = json.dumps(conf, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -33,12 +33,14 @@ the result carries the solver's status and gap.
 from __future__ import annotations
 
 import time
+import warnings
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 
+from ..errors import TimeLimitWarning
 from ..network import network
 from .milp import MILP, solve
 from .profile import fits_alone, mean_profile
@@ -47,10 +49,12 @@ from .queueing import light_servers, max_rate, servers_for
 __all__ = ["Provision", "provision", "stage_budgets", "path_tails"]
 
 #: Version of the program E24; part of the placement cache key, so a change re-solves.
-PROGRAM_VERSION = 2
+PROGRAM_VERSION = 3
 #: Admission weight B of E24 (cost units per admitted task/ms): far above any per-slot cost
 #: of serving one task/ms, so admitting comes first.
 ADMIT_WEIGHT = 1e4
+#: Relative gap of the first (admission) solve: Σα within 0.5 % of its optimum, status and gap reported.
+ADMIT_GAP = 5e-3
 #: γ of E24: cost units per (task/ms × ms) of path excess.
 PATH_WEIGHT = 0.05
 
@@ -100,6 +104,26 @@ class Provision:
         """Σ α / Σ λ: the share of offered tasks the plan admits."""
         tot = float(self.lam.sum())
         return float(self.alpha.sum() / tot) if tot > 0 else 1.0
+
+    def table(self, scenario):
+        """One row per used MS: kind, offered and admitted work (MB/ms), core or light instances,
+        ρ_m, budget w_m (ms), and the utilisation of the planned instances at the admitted rate."""
+        import pandas as pd
+
+        rows = []
+        for m, ms in enumerate(scenario.microservices):
+            if not np.isfinite(self.budget[m]):
+                continue
+            uses = [n for n in range(scenario.n_types) if scenario.uses(n, m)]
+            offered = float(self.lam[:, uses].sum()) * ms.work
+            admitted = float(self.alpha[:, uses].sum()) * ms.work
+            c = int((self.x + self.light_x)[:, m].sum())
+            rows.append(dict(ms=ms.name, kind="core" if ms.is_core else "light", offered_mb_per_ms=offered,
+                             admitted_mb_per_ms=admitted, instances=c, nodes=int(np.count_nonzero(
+                                 (self.x + self.light_x)[:, m])), rho=float(self.rho[m]),
+                             budget_ms=float(self.budget[m]),
+                             utilisation=admitted / (c * ms.mean_rate) if c else float("nan")))
+        return pd.DataFrame(rows)
 
     @property
     def admit(self) -> np.ndarray:
@@ -184,11 +208,15 @@ def stage_budgets(scenario, profile=None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _rho(scenario, budget: np.ndarray, eps: float) -> np.ndarray:
-    """ρ_m of E23 at the full offered rate of m (nan for unused MSs)."""
+    """ρ_m of E23 at the full offered rate of m (nan for unused MSs); 1 for every MS when
+    ``eps`` is None (fluid sizing from the mean: the ablation of E22–E23)."""
     lam = scenario.arrival_rates
     rho = np.full(scenario.n_ms, np.nan)
     for m, ms in enumerate(scenario.microservices):
         if not np.isfinite(budget[m]):
+            continue
+        if eps is None:
+            rho[m] = 1.0
             continue
         rate = sum(float(lam[:, n].sum()) for n in range(scenario.n_types) if scenario.uses(n, m))
         s = ms.mean_service_ms
@@ -213,15 +241,17 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
     core_x : array (V, M) of int, optional
         Keep these core counts fixed (e.g. another method's placement) and provision only the
         light pool and the admission rates.
-    eps : float
-        Probability ε that a stage waits longer than its budget (E22–E23).
+    eps : float or None
+        Probability ε that a stage waits longer than its budget (E22–E23); ``None`` sizes
+        from the mean (ρ_m = 1: the fluid capacity of the bound, the ablation of E22–E23).
     solver : {"scip", "highs"}
     time_limit : float, optional
         Seconds for the solver; a stop returns the incumbent with its status and gap.
     gap : float
-        Relative MIP gap at which each of the two solves stops: first the largest admitted
-        rate Σα, then, with Σα held at that optimum, the cheapest instances and shortest
-        paths (the lexicographic order of E24; the weight B is not used numerically).
+        Relative MIP gap of the second solve. The program is solved lexicographically (the
+        weight B is not used numerically): first the largest admitted rate Σα (to
+        :data:`ADMIT_GAP`), then, with Σα held at that value, the cheapest instances and
+        shortest paths (to ``gap``), each within half of ``time_limit``.
 
     Returns
     -------
@@ -236,11 +266,16 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
     ('optimal', 1.0)
     """
     return _provision(scenario, None if core_x is None else tuple(map(tuple, np.asarray(core_x, int))),
-                      float(eps), solver, time_limit, float(gap))
+                      None if eps is None else float(eps), solver, time_limit, float(gap))
 
 
 @lru_cache(maxsize=64)
 def _provision(scenario, core_x, eps, solver, time_limit, gap) -> Provision:
+    with warnings.catch_warnings():
+        return _solve(scenario, core_x, eps, solver, time_limit, gap)
+
+
+def _solve(scenario, core_x, eps, solver, time_limit, gap) -> Provision:
     t0 = time.perf_counter()
     sc = scenario
     U, N, M, V = sc.n_users, sc.n_types, sc.n_ms, sc.n_nodes
@@ -322,8 +357,9 @@ def _provision(scenario, core_x, eps, solver, time_limit, gap) -> Provision:
     budget_s = time_limit
     lam_tot = float(lam.sum())
     t1 = time.perf_counter()
+    warnings.simplefilter("ignore", TimeLimitWarning)  # the result carries the status and the gap
     first = solve(MILP(c=c1, A=A, lb_row=lo_r, ub_row=hi_r, lb=lb, ub=ub, integrality=integ),
-                  solver=solver, time_limit=None if time_limit is None else time_limit / 2, gap=gap)
+                  solver=solver, time_limit=None if time_limit is None else time_limit / 2, gap=ADMIT_GAP)
     first.raise_for_status()
     best = -float(first.objective)
     if time_limit is not None:

@@ -9,7 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["results_dir", "figures_dir", "savefig", "use_style"]
+__all__ = ["results_dir", "figures_dir", "savefig", "use_style", "method_palette", "METHOD_ORDER"]
+
+#: Methods in reporting order; each keeps its colour (tab10 index) in every figure.
+METHOD_ORDER = ("proposed", "propavg", "lbrr", "ga", "hpa", "static", "edgefm")
 
 
 def results_dir() -> Path:
@@ -60,3 +63,16 @@ def savefig(fig, name: str, *, outdir: str | os.PathLike | None = None) -> list[
     for p in paths:
         fig.savefig(p)
     return paths
+
+
+def method_palette(methods=None) -> dict:
+    """One colour per method, the same in every figure: tab10 by position in :data:`METHOD_ORDER`
+    (``edgefm`` is tab10's seventh, pink); other names take the next free colours."""
+    import seaborn as sns
+
+    base = sns.color_palette("tab10", 10)
+    pal = {m: base[i] for i, m in enumerate(METHOD_ORDER)}
+    extra = [m for m in (methods or ()) if m not in pal]
+    for j, m in enumerate(extra):
+        pal[m] = base[(len(METHOD_ORDER) + j) % 10]
+    return pal if methods is None else {m: pal[m] for m in methods}

@@ -16,9 +16,9 @@ _BOUND_COLOR = "0.6"
 
 
 def _palette(methods):
-    import seaborn as sns
+    from . import method_palette
 
-    return dict(zip(methods, sns.color_palette("tab10", len(methods))))
+    return method_palette(list(methods))
 
 
 def plot_strategy_violins(df, bound_df=None, methods=None, load: float = 1.0):
@@ -136,7 +136,7 @@ def plot_load_curves(ci_on, ci_cost, bound_sum=None):
         for m in methods:
             g = t[t["method"] == m].sort_values("load")
             a.errorbar(g["load"], g["mean"], yerr=[g["mean"] - g["low"], g["high"] - g["mean"]], marker="o",
-                       capsize=3, color=pal[m], label=m, lw=2.5 if m in ("proposed", "propavg") else 1.2)
+                       capsize=3, color=pal[m], label=m, lw=2.5 if m in ("proposed", "propavg", "edgefm") else 1.2)
         a.set_xlabel("load multiplier")
         a.set_ylabel(lab)
         a.set_xticks(sorted(t["load"].unique()))

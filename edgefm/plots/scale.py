@@ -1,6 +1,8 @@
 """Figures of the scaling study (notebook 09)."""
 from __future__ import annotations
 
+from . import method_palette
+
 __all__ = ["plot_scale"]
 
 
@@ -10,14 +12,16 @@ def plot_scale(df):
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    pal = method_palette(list(dict.fromkeys(df["method"])))
+
     fig, ax = plt.subplots(2, 2, figsize=(10, 7))
-    sns.lineplot(data=df, x="nodes", y="on_time_ratio", hue="method", marker="o", ax=ax[0, 0])
-    sns.lineplot(data=df, x="nodes", y="cost_per_task", hue="method", marker="o", ax=ax[0, 1], legend=False)
+    sns.lineplot(data=df, x="nodes", y="on_time_ratio", hue="method", palette=pal, marker="o", ax=ax[0, 0])
+    sns.lineplot(data=df, x="nodes", y="cost_per_task", hue="method", palette=pal, marker="o", ax=ax[0, 1], legend=False)
     sns.lineplot(data=df.drop_duplicates(["network", "seed", "placement_solver"]), x="nodes",
                  y="placement_seconds", hue="placement_solver", marker="s", ax=ax[1, 0])
     ax[1, 0].set_yscale("log")
-    sns.lineplot(data=df, x="nodes", y="decision_ms_median", hue="method", marker="o", ax=ax[1, 1], legend=False)
-    sns.lineplot(data=df, x="nodes", y="decision_ms_p99", hue="method", marker="x", ax=ax[1, 1], legend=False,
+    sns.lineplot(data=df, x="nodes", y="decision_ms_median", hue="method", palette=pal, marker="o", ax=ax[1, 1], legend=False)
+    sns.lineplot(data=df, x="nodes", y="decision_ms_p99", hue="method", palette=pal, marker="x", ax=ax[1, 1], legend=False,
                  linestyle="--")
     ax[0, 0].set_ylim(0, 1.02)
     ax[1, 1].set_ylabel("decision time per slot (ms)")

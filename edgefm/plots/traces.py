@@ -1,6 +1,8 @@
 """Figures of the trace-driven study (notebook 08)."""
 from __future__ import annotations
 
+from . import method_palette
+
 __all__ = ["plot_arrival_series", "plot_process_comparison"]
 
 
@@ -25,9 +27,11 @@ def plot_process_comparison(df, metrics=("on_time_ratio", "cost_total")):
     import matplotlib.pyplot as plt
     import seaborn as sns
 
+    pal = method_palette(list(dict.fromkeys(df["method"])))
+
     fig, ax = plt.subplots(1, len(metrics), figsize=(5.2 * len(metrics), 4))
     for a, m in zip(ax, metrics):
-        sns.pointplot(data=df, x="process", y=m, hue="method", errorbar=("ci", 95), dodge=0.4, ax=a,
+        sns.pointplot(data=df, x="process", y=m, hue="method", palette=pal, errorbar=("ci", 95), dodge=0.4, ax=a,
                       linestyle="none", markersize=5)
         a.set_xlabel("arrival process")
         a.set_title(m.replace("_", " "))

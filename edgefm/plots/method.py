@@ -1,0 +1,72 @@
+"""Figures of the ``edgefm`` method (notebook 10): the sizing rule, the comparison, the ablations."""
+from __future__ import annotations
+
+import numpy as np
+
+from . import method_palette
+
+__all__ = ["plot_queue_check", "plot_ablation", "plot_versus_bound"]
+
+
+def plot_queue_check(df):
+    """Predicted (E22) vs simulated Pr{W > budget} per pool size, against the offered rate / g(c)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for k, (c, g) in enumerate(df.groupby("servers")):
+        ax.plot(g["factor"], g["predicted"], "-o", color=f"C{k}", label=f"c = {c}: E22")
+        ax.plot(g["factor"], g["simulated"], "--x", color=f"C{k}", label=f"c = {c}: simulated")
+    eps = float(df.loc[np.isclose(df["factor"], 1.0), "predicted"].iloc[0]) if (np.isclose(df["factor"], 1.0)).any() else None
+    if eps:
+        ax.axhline(eps, color="0.5", ls=":", lw=1)
+        ax.axvline(1.0, color="0.5", ls=":", lw=1)
+    ax.set_yscale("symlog", linthresh=1e-3)
+    ax.set_xlabel("arrival rate / g(c) (1 = the sized rate)")
+    ax.set_ylabel("Pr{wait > budget}")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig
+
+
+def plot_versus_bound(df):
+    """Per draw: each method's on-time ratio against the draw's capacity-bound share (one panel per load)."""
+    import matplotlib.pyplot as plt
+
+    loads = sorted(df["load"].unique())
+    methods = list(dict.fromkeys(df["method"]))
+    pal = method_palette(methods)
+    fig, axes = plt.subplots(1, len(loads), figsize=(3.4 * len(loads), 3.3), sharey=True, squeeze=False)
+    for ax, ld in zip(axes[0], loads):
+        d = df[np.isclose(df["load"], ld)]
+        for m in methods:
+            g = d[d["method"] == m]
+            ax.scatter(g["bound_share"], g["on_time_ratio"], s=14 if m != "edgefm" else 26, alpha=0.8,
+                       color=pal[m], label=m, zorder=3 if m == "edgefm" else 2)
+        ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--")
+        ax.set_title(f"load {ld:g}×")
+        ax.set_xlabel("capacity-bound share of the draw")
+        ax.set_xlim(max(0, d["bound_share"].min() - 0.05), 1.02)
+    axes[0][0].set_ylabel("on-time ratio")
+    axes[0][-1].legend(fontsize=7, loc="lower right")
+    fig.tight_layout()
+    return fig
+
+
+def plot_ablation(eff):
+    """Paired effect (variant − full) of switching one ingredient off, with bootstrap intervals."""
+    import matplotlib.pyplot as plt
+
+    metrics = [("on_time_ratio", "on-time ratio (variant − full)"), ("cost_total", "cost (variant − full)")]
+    loads = sorted(eff["load"].unique())
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 0.5 + 0.45 * eff["variant"].nunique() * len(loads)))
+    for ax, (met, label) in zip(axes, metrics):
+        d = eff[eff["metric"] == met].reset_index(drop=True)
+        ys = np.arange(len(d))
+        ax.hlines(ys, d["boot_low"], d["boot_high"], color="k", lw=3, alpha=0.35)
+        ax.plot(d["mean_diff"], ys, "o", color="C6")
+        ax.axvline(0, color="k", lw=0.8)
+        ax.set_yticks(ys, [f"{v} @ {ld:g}×" for v, ld in zip(d["variant"], d["load"])], fontsize=8)
+        ax.set_xlabel(label)
+    axes[1].set_yticks([])
+    fig.tight_layout()
+    return fig
