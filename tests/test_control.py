@@ -283,7 +283,7 @@ def test_ga_elitism_and_determinism():
 
 # ----------------------------------------------------------------------------- registry, end to end
 def test_registry():
-    assert METHODS == ("proposed", "propavg", "lbrr", "ga", "hpa", "static")
+    assert METHODS == ("proposed", "propavg", "lbrr", "ga", "hpa", "static", "edgefm")
     assert {REGISTRY[m].placement for m in ("proposed", "propavg", "hpa", "static")} == {"scip"}
     assert REGISTRY["lbrr"].placement == REGISTRY["ga"].placement == "greedy"
     for name in METHODS:
@@ -302,7 +302,7 @@ def test_end_to_end_conservation(paper, core_x, name):
     arr = poisson_arrivals(paper, seed=0, n_slots=n)
     kw = {"generations": 10} if name == "ga" else {}
     r = simulate(paper, arr, core_x, make_controller(name, paper, **kw), seed=0)
-    assert r.arrivals == len(arr.slot) == r.on_time + r.late + r.unfinished
+    assert r.arrivals == len(arr.slot) == r.on_time + r.late + r.unfinished + r.shed
     assert r.counters["overflow"] == 0 or name in ("lbrr", "hpa", "static")
     assert 0.0 <= r.on_time_ratio <= 1.0
     assert r.cost_total >= r.cost_parts["core_deploy"]
