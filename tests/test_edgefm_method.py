@@ -123,3 +123,44 @@ def test_cli_simulate_edgefm():
     d = json.loads(out.stdout)
     assert d["method"] == "edgefm"
     assert d["arrivals"] == d["on_time"] + d["late"] + d["unfinished"] + d["shed"]
+
+
+def test_spread_and_n1_capacity():
+    sc = _paper(1)
+    p = provision(sc)  # default spread 0.5: no node holds more than half of a core pool
+    for m in sc.core_ms:
+        if p.x[:, m].sum():
+            assert p.x[:, m].max() <= 0.5 * p.x[:, m].sum() + 1e-9
+    q = provision(sc, survivable=True)  # N-1: without any node, every core pool serves what is admitted
+    for m in sc.core_ms:
+        ms = sc.microservices[m]
+        load = ms.work * sum(q.alpha[:, n].sum() for n in range(sc.n_types) if sc.uses(n, m))
+        if load > 0:
+            for v in range(sc.n_nodes):
+                assert q.rho[m] * ms.mean_rate * (q.x[:, m].sum() - q.x[v, m]) >= load * (1 - 1e-6)
+    assert q.x.sum() >= p.x.sum()
+
+
+def test_failure_rehomes_light_and_resolves_admission():
+    from edgefm.sim.engine import Failure
+
+    sc = _paper(0, 1.0, T=200)
+    p = provision(sc)
+    v = int(np.argmax(p.light_x.sum(axis=1)))  # the node with the most planned light instances
+    r = run_method(sc, "edgefm", seed=0, failures=[Failure(node=v, at_ms=50.0)])
+    assert r.arrivals == r.on_time + r.late + r.unfinished + r.shed
+    assert r.on_time_ratio > 0.5  # light MSs keep a host: the run does not stall after the failure
+    ctrl = REGISTRY["edgefm"].make(plan=p)
+    from edgefm.control.base import RunContext
+    ctx = RunContext(scenario=sc, network=None, core_x=p.x, n_tasks=0, task_type=np.zeros(0, int),
+                     task_arrival_ms=np.zeros(0), task_deadline_ms=np.zeros(0), rng=np.random.default_rng(0))
+    ctrl.reset(ctx)
+    up = np.ones(sc.n_nodes, bool)
+    up[v] = False
+    ctrl._on_failure(up)
+    assert (ctrl.base[v] == 0).all()
+    assert ctrl.base.sum() == p.light_x.sum()  # every lost light instance found room elsewhere
+    assert ((ctrl.base @ sc.demand) <= sc.capacity - p.x @ sc.demand + 1e-9).all()
+    assert (ctrl.p_admit <= ctrl.plan_admit + 1e-12).all()
+    ctrl._on_failure(np.ones(sc.n_nodes, bool))  # recovery restores the plan
+    assert np.array_equal(ctrl.base, p.light_x) and np.array_equal(ctrl.p_admit, ctrl.plan_admit)

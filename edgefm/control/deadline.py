@@ -17,7 +17,9 @@ placement, a standing pool of light instances sized from their queues, and the r
    cannot be on time; its task is shed so that it stops taking instances from tasks
    that can;
 3. **keeps the light pool** (E27): the planned instances stay up (no teardown, no
-   redeployment cost); when the waiting light work of an MS would not finish within its
+   redeployment cost); when a node fails its light instances are re-homed on the up nodes and
+   the admission shares are re-solved: the most tasks per type that the surviving core pools
+   serve at their planned utilisations (a linear program over the types); when the waiting light work of an MS would not finish within its
    budget, one instance is added on the hosting or nearest node with room, and kept
    ``keep_alive`` slots after it was last busy;
 4. **routes** every waiting light stage to the hosting node where it would finish
@@ -126,6 +128,8 @@ class EdgeFMController:
         Slots during which an admitted task counts as on its way to its core stages.
     eps : float or None
         ε of the plan's queue sizing (E22–E23); ``None`` sizes from the mean.
+    survivable : bool
+        Plan with N−1 core capacity (E24 option): dearer, rides out the loss of any one node.
     plan : Provision, optional
         The plan to run on (the runner passes the one it placed the core with); by default the
         controller solves E24 itself, keeping the engine's core placement.
@@ -135,9 +139,10 @@ class EdgeFMController:
 
     def __init__(self, admission: bool = True, shed_hopeless: bool = True, elastic: bool = False,
                  keep_alive: int = 20, eps: float | None = 0.05, plan=None, headroom: bool = False,
-                 window: int = 5):
+                 window: int = 5, survivable: bool = False):
         self.admission, self.shed_hopeless, self.elastic = bool(admission), bool(shed_hopeless), bool(elastic)
         self.headroom, self.window = bool(headroom), max(1, int(window))
+        self.survivable = bool(survivable)
         self.keep_alive = int(keep_alive)
         self.eps = None if eps is None else float(eps)
         self._plan = plan
@@ -152,11 +157,14 @@ class EdgeFMController:
         self.sc = sc
         plan = self._plan
         if plan is None:
-            plan = provision(sc, eps=self.eps)
+            plan = provision(sc, eps=self.eps, survivable=self.survivable)
             if not np.array_equal(np.asarray(plan.x), np.asarray(ctx.core_x)):
                 plan = provision(sc, core_x=ctx.core_x, eps=self.eps)
         self.plan = plan
-        self.base = np.asarray(plan.light_x, dtype=np.int64)
+        self.plan_light = np.asarray(plan.light_x, dtype=np.int64)
+        self.base = self.plan_light
+        self.core_x = np.asarray(ctx.core_x, dtype=np.int64)
+        self._up_key = None
         self.extra_until = np.zeros_like(self.base)  # slot until which added instances are kept
         self.extra = np.zeros_like(self.base)
         self.y = np.full(self.base.shape, sc.control.y_max, dtype=np.int64)
@@ -164,7 +172,8 @@ class EdgeFMController:
         self.work = np.array([m.work for m in sc.microservices])
         self.rate = np.array([m.mean_rate for m in sc.microservices])
         self.budget = np.nan_to_num(np.asarray(plan.budget, float), nan=0.0)
-        self.p_admit = np.asarray(plan.admit, float)
+        self.plan_admit = np.asarray(plan.admit, float)
+        self.p_admit = self.plan_admit
         self.credit = np.ones_like(self.p_admit)  # the first task of every admitted class gets in
         self.task_type = ctx.task_type
         self.task_user = ctx.task_user if ctx.task_user is not None else np.zeros(ctx.n_tasks, np.int64)
@@ -278,6 +287,48 @@ class EdgeFMController:
                 out.append(tk[late])
         return np.unique(np.concatenate(out)) if out else np.empty(0, np.int64)
 
+    def _on_failure(self, node_up: np.ndarray) -> None:
+        """E27 under failures: when the set of up nodes changes, re-home the light instances of the
+        down nodes onto up nodes (a node already hosting the MS first, else the one with the most
+        room) and re-solve the admitted rate per type: maximise Σ_n α'_n subject to α'_n ≤ α_n and
+        a_m Σ_{n ∋ m} α'_n ≤ ρ_m f̄_m (surviving instances of m) for every core MS."""
+        key = tuple(node_up.tolist())
+        if key == self._up_key:
+            return
+        self._up_key = key
+        sc = self.sc
+        if node_up.all():
+            self.base, self.p_admit = self.plan_light, self.plan_admit
+            return
+        base = np.where(node_up[:, None], self.plan_light, 0)
+        lost = (self.plan_light - base).sum(axis=0)
+        free = np.where(node_up[:, None], self.free0 - base @ sc.demand, -np.inf)
+        for m in np.flatnonzero(lost).tolist():
+            for _ in range(int(lost[m])):
+                fits = node_up & (free >= sc.demand[m] - 1e-12).all(axis=1)
+                if not fits.any():
+                    break
+                room = (free / np.maximum(sc.capacity, 1e-9)).min(axis=1)
+                v = int(np.argmax(np.where(fits, room + (base[:, m] > 0), -np.inf)))
+                base[v, m] += 1
+                free[v] -= sc.demand[m]
+        self.base = base
+        # the most tasks per type the surviving core pools serve at the planned utilisations (a small LP)
+        from scipy.optimize import linprog
+
+        alpha = self.plan.alpha.sum(axis=0)  # (N,)
+        alive = np.where(node_up[:, None], self.core_x, 0).sum(axis=0)
+        rows, rhs = [], []
+        for m in self.core_ms:
+            if self.type_core[:, m].any():
+                rows.append(self.type_core[:, m] * self.work[m])
+                rhs.append(self.plan.rho[m] * self.rate[m] * alive[m])
+        res = linprog(-np.ones(sc.n_types), A_ub=np.array(rows, float), b_ub=np.array(rhs, float),
+                      bounds=list(zip(np.zeros(sc.n_types), alpha)), method="highs")
+        kept = res.x if res.status == 0 else np.zeros(sc.n_types)
+        factor = np.where(alpha > 0, kept / np.where(alpha > 0, alpha, 1.0), 1.0)
+        self.p_admit = self.plan_admit * np.clip(factor, 0.0, 1.0)[None, :]
+
     def _light_counts(self, state: State) -> np.ndarray:
         """E27: planned pool, busy instances, and elastic additions with keep-alive."""
         t = state.t
@@ -310,6 +361,7 @@ class EdgeFMController:
         return np.maximum(counts + self.extra, state.busy_counts)
 
     def decide(self, state: State) -> Decision:
+        self._on_failure(state.node_up)
         shed = []
         if self.admission:
             a = self._admit(state)

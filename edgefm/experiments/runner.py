@@ -173,10 +173,11 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
         raise ScenarioError(f"unknown method {method!r} (choose from {', '.join(REGISTRY)})", field="method")
     t0 = time.perf_counter()
     sized_for = scenario.load
-    if placement is None and REGISTRY[method].placement == "edgefm" and "eps" in (overrides or {}):
-        from ..placement.provision import provision  # a non-default sizing: its own plan, not cached on disk
+    plan_keys = {k: v for k, v in (overrides or {}).items() if k in ("eps", "survivable")}
+    if placement is None and REGISTRY[method].placement == "edgefm" and plan_keys:
+        from ..placement.provision import provision  # a non-default plan: solved here, not cached on disk
 
-        placement = provision(scenario, eps=overrides["eps"])
+        placement = provision(scenario, **plan_keys)
     if placement is None:
         placement, sized_for = core_placement(scenario, REGISTRY[method].placement, variant, time_limit)
     x = np.asarray(getattr(placement, "x", placement), dtype=int)

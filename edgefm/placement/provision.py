@@ -49,7 +49,7 @@ from .queueing import light_servers, max_rate, servers_for
 __all__ = ["Provision", "provision", "stage_budgets", "path_tails"]
 
 #: Version of the program E24; part of the placement cache key, so a change re-solves.
-PROGRAM_VERSION = 3
+PROGRAM_VERSION = 4
 #: Admission weight B of E24 (cost units per admitted task/ms): far above any per-slot cost
 #: of serving one task/ms, so admitting comes first.
 ADMIT_WEIGHT = 1e4
@@ -232,7 +232,7 @@ def _rho(scenario, budget: np.ndarray, eps: float) -> np.ndarray:
 
 
 def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", time_limit: float | None = 20.0,
-              gap: float = 1e-3) -> Provision:
+              gap: float = 1e-3, spread: float | None = 0.5, survivable: bool = False) -> Provision:
     """Solve the ``edgefm`` provisioning program E24 (module doc).
 
     Parameters
@@ -247,6 +247,13 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
     solver : {"scip", "highs"}
     time_limit : float, optional
         Seconds for the solver; a stop returns the incumbent with its status and gap.
+    spread : float, optional
+        Fault tolerance: no node may hold more than this share of any core MS's instances
+        (``0.5``: losing any one node leaves at least half of every core pool; light pools are
+        re-homed by the controller when a node fails). ``None``: no limit.
+    survivable : bool
+        N−1 capacity: without any one node, every core pool still serves the admitted rate at
+        its utilisation ρ_m (more instances; for deployments that must ride out a failure).
     gap : float
         Relative MIP gap of the second solve. The program is solved lexicographically (the
         weight B is not used numerically): first the largest admitted rate Σα (to
@@ -266,16 +273,17 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
     ('optimal', 1.0)
     """
     return _provision(scenario, None if core_x is None else tuple(map(tuple, np.asarray(core_x, int))),
-                      None if eps is None else float(eps), solver, time_limit, float(gap))
+                      None if eps is None else float(eps), solver, time_limit, float(gap),
+                      None if spread is None else float(spread), bool(survivable))
 
 
 @lru_cache(maxsize=64)
-def _provision(scenario, core_x, eps, solver, time_limit, gap) -> Provision:
+def _provision(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivable=False) -> Provision:
     with warnings.catch_warnings():
-        return _solve(scenario, core_x, eps, solver, time_limit, gap)
+        return _solve(scenario, core_x, eps, solver, time_limit, gap, spread, survivable)
 
 
-def _solve(scenario, core_x, eps, solver, time_limit, gap) -> Provision:
+def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivable=False) -> Provision:
     t0 = time.perf_counter()
     sc = scenario
     U, N, M, V = sc.n_users, sc.n_types, sc.n_ms, sc.n_nodes
@@ -335,6 +343,31 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap) -> Provision:
                 rows.append(r), cols.append(k), vals.append(-rho[m] * ms.mean_rate)
         lo_r.append(-np.inf), hi_r.append(0.0)
         r += 1
+    # spread (E24, option): no node holds more than `spread` of the instances of any MS
+    if spread is not None:
+        for m in np.flatnonzero(used & sc.is_core).tolist():  # light pools are re-homed online (E27)
+            if core_x is not None:
+                continue
+            ks = [k for k, (v, pm) in enumerate(pairs) if pm == m]
+            for k in ks:
+                for q in ks:
+                    rows.append(r), cols.append(q), vals.append((1.0 if q == k else 0.0) - spread)
+                lo_r.append(-np.inf), hi_r.append(0.0)
+                r += 1
+    # N-1 capacity (option): without any one node, every core pool still serves what is admitted
+    if survivable and core_x is None:
+        for m in np.flatnonzero(used & sc.is_core).tolist():
+            ks = [k for k, (v, pm) in enumerate(pairs) if pm == m]
+            nodes = sorted({pairs[k][0] for k in ks})
+            for v in nodes:
+                for n in range(N):
+                    if sc.uses(n, m):
+                        rows.append(r), cols.append(nx + n), vals.append(mss[m].work)
+                for k in ks:
+                    if pairs[k][0] != v:
+                        rows.append(r), cols.append(k), vals.append(-rho[m] * mss[m].mean_rate)
+                lo_r.append(-np.inf), hi_r.append(0.0)
+                r += 1
     # E8 per node and resource (fixed core counts on pairs outside the program reduce the capacity)
     R = np.array(sc.capacity, float)
     if core_x is not None:
