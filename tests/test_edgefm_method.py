@@ -164,3 +164,38 @@ def test_failure_rehomes_light_and_resolves_admission():
     assert (ctrl.p_admit <= ctrl.plan_admit + 1e-12).all()
     ctrl._on_failure(np.ones(sc.n_nodes, bool))  # recovery restores the plan
     assert np.array_equal(ctrl.base, p.light_x) and np.array_equal(ctrl.p_admit, ctrl.plan_admit)
+
+
+def test_light_pools_hold_a_slots_arrivals():
+    from scipy.stats import poisson
+
+    sc = _paper(2, 2.0)
+    p = provision(sc, time_limit=20)
+    for m, ms in enumerate(sc.microservices):
+        if ms.is_core:
+            continue
+        rate = sum(p.alpha[:, n].sum() for n in range(sc.n_types) if sc.uses(n, m))
+        if rate > 0:
+            need = poisson.ppf(0.95, rate * sc.slot_ms) * (rate / max(
+                sum(p.lam[:, n].sum() for n in range(sc.n_types) if sc.uses(n, m)), 1e-12))
+            assert p.light_x[:, m].sum() * sc.control.y_max >= need * (1 - 1e-9) - 1
+
+
+def test_best_paths_by_hand():
+    # ED1 --0.5 MB/ms-- ES1; pre (light, a = 1 at 10 MB/ms, output 0.5) then enc (core, 8 MB at 16 MB/ms).
+    from simkit import light_ms
+    from edgefm.placement.provision import best_paths
+
+    sc = scenario(tiny_doc([light_ms("pre", 1.0, 10.0, output=0.5), core_ms("enc", 8.0, 16.0)], [["pre", "enc"]]))
+    ed, es = sc.node_index("ED1"), sc.node_index("ES1")
+    hosts = np.zeros((2, 2), bool)
+    hosts[sc.ms_index("pre"), ed] = True
+    hosts[sc.ms_index("enc"), es] = True
+    fin, nodes = best_paths(sc, hosts)
+    # pre on ED1 at the gateway: 0.1; output 0.5 MB to ES1: 1.0; enc 0.5 -> 1.6
+    assert fin[0, 0] == pytest.approx(1.6)
+    assert nodes[(0, 0)] == (ed, es)
+    hosts[sc.ms_index("pre")] = [True, True]
+    hosts[sc.ms_index("enc")] = [True, True]
+    fin2, _ = best_paths(sc, hosts)
+    assert fin2[0, 0] == pytest.approx(0.1 + 0.5)  # everything on the gateway

@@ -62,7 +62,7 @@ REGISTRY: dict[str, MethodSpec] = {
                          "E14 placement, fixed light instances sized from mean rates"),
     "edgefm": MethodSpec("edgefm", "deadline:EdgeFMController", "edgefm", {},
                          "queue-sized network-aware provisioning (E22-E24) + admission, shedding, "
-                         "standing light pool, earliest-finish routing (E25-E27)", version="2"),
+                         "standing light pool, earliest-finish routing (E25-E27)", version="3"),
 }
 
 #: Method names in reporting order.

@@ -19,8 +19,15 @@ core *and* light — how many instances run on each node, and how many tasks of 
 * ρ_m is the utilisation at which the pooled queue of m keeps its waiting time within
   the budget w_m with probability 1 − ε at the full offered rate (:mod:`edgefm.placement.queueing`):
   core MSs by the c-server tail E22–E23 (deterministic service), light MSs by effective
-  capacity E23b (a Gamma rate redrawn every slot). w_m is the smallest per-stage share of a task type's slack
+  capacity E23b (a Gamma rate redrawn every slot) and by their admission cap: c instances take
+  at most c·y_max jobs at once, which must hold a slot's arrivals with probability 1 − ε. w_m is the smallest per-stage share of a task type's slack
   (deadline − shortest mean path − one slot per stage) over the types that use m.
+* Locality repair: the program picks nodes per (node, MS) pair, not per path, so after a solve
+  every admitted class's shortest path over the planned hosts (:func:`best_paths`) is checked
+  against D_n minus one slot per stage; a class that misses it gets its unrestricted shortest
+  path pinned (x ≥ 1 on those pairs) and the program is solved again (up to
+  :data:`REPAIR_ROUNDS` rounds; ``info`` reports the rounds, the pinned pairs and the classes
+  still late).
 * "On time" (u, n, i, v): the shortest mean path of the class through stage i on
   node v (the mean profile's prefix, the service, and the shortest way from v to the
   sink) fits in D_n minus one slot per stage; e is its excess over the class's
@@ -46,15 +53,17 @@ from .milp import MILP, solve
 from .profile import fits_alone, mean_profile
 from .queueing import light_servers, max_rate, servers_for
 
-__all__ = ["Provision", "provision", "stage_budgets", "path_tails"]
+__all__ = ["Provision", "provision", "stage_budgets", "path_tails", "best_paths"]
 
 #: Version of the program E24; part of the placement cache key, so a change re-solves.
-PROGRAM_VERSION = 4
+PROGRAM_VERSION = 8
 #: Admission weight B of E24 (cost units per admitted task/ms): far above any per-slot cost
 #: of serving one task/ms, so admitting comes first.
 ADMIT_WEIGHT = 1e4
 #: Relative gap of the first (admission) solve: Σα within 0.5 % of its optimum, status and gap reported.
 ADMIT_GAP = 5e-3
+#: Rounds of the locality repair of E24 (pin a late class's shortest path and solve again).
+REPAIR_ROUNDS = 3
 #: γ of E24: cost units per (task/ms × ms) of path excess.
 PATH_WEIGHT = 0.05
 
@@ -158,6 +167,56 @@ def path_tails(scenario, n: int) -> np.ndarray:
     return tail
 
 
+def best_paths(scenario, hosts: np.ndarray):
+    """Shortest mean path of every (user, type) class when stage m may run only on ``hosts[m]``
+    (bool, shape (M, V)): transfers (E2) and mean services, no waiting.
+
+    Returns
+    -------
+    finish : ndarray, shape (U, N)
+        Mean sink finish after arrival (ms); ``inf`` where no host path exists.
+    nodes : dict (u, n) -> tuple of int
+        The node of each stage (type order) on that path (absent where ``finish`` is inf).
+    """
+    net = network(scenario)
+    mss = scenario.microservices
+    U, N = scenario.n_users, scenario.n_types
+    finish = np.full((U, N), np.inf)
+    nodes = {}
+    for n, tt in enumerate(scenario.task_types):
+        t_in = net.transfer_matrix(tt.input_mb)
+        t_out = [net.transfer_matrix(mss[m].output) for m in tt.stages]
+        order = []  # parents before children
+        left = set(range(tt.n_stages))
+        while left:
+            for i in sorted(left):
+                if all(p not in left for p in tt.parents[i]):
+                    order.append(i)
+                    left.discard(i)
+        for u, user in enumerate(scenario.users):
+            fin = {}
+            for i in order:
+                m = tt.stages[i]
+                if not tt.parents[i]:
+                    pre = t_in[user.gateway].copy()
+                else:
+                    pre = np.max([np.min(fin[p][:, None] + t_out[p], axis=0) for p in tt.parents[i]], axis=0)
+                fin[i] = np.where(hosts[m], pre + mss[m].mean_service_ms, np.inf)
+            sink = tt.sink
+            if not np.isfinite(fin[sink]).any():
+                continue
+            finish[u, n] = float(fin[sink].min())
+            at = {sink: int(np.argmin(fin[sink]))}
+            stack = [sink]
+            while stack:
+                i = stack.pop()
+                for p in tt.parents[i]:
+                    at[p] = int(np.argmin(fin[p] + t_out[p][:, at[i]]))
+                    stack.append(p)
+            nodes[(u, n)] = tuple(at[i] for i in range(tt.n_stages))
+    return finish, nodes
+
+
 def _depth(tt) -> int:
     """Stages on the longest root-to-sink path."""
     best = 0
@@ -227,6 +286,12 @@ def _rho(scenario, budget: np.ndarray, eps: float) -> np.ndarray:
             rho[m] = max_rate(c, s, budget[m], eps, 0.0) * s / c
         else:
             c = light_servers(rate, ms.work, ms.shape, ms.scale, budget[m], eps, scenario.slot_ms)
+            # admission cap: an instance takes at most y_max jobs at once, and a slot's arrivals
+            # (Poisson(λΔ)) must find room with probability 1 − ε
+            from scipy.stats import poisson
+
+            per_slot = float(poisson.ppf(1 - eps, rate * scenario.slot_ms))
+            c = max(c, int(np.ceil(per_slot / scenario.control.y_max - 1e-9)))
             rho[m] = rate * s / c
     return rho
 
@@ -343,6 +408,21 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
                 rows.append(r), cols.append(k), vals.append(-rho[m] * ms.mean_rate)
         lo_r.append(-np.inf), hi_r.append(0.0)
         r += 1
+    # reach (E24): every on-time class finds, for each of its stages, an instance on a node through
+    # which its path fits the deadline (identical rows merged)
+    seen = set()
+    for n, tt in enumerate(sc.task_types):
+        e = excess[n]
+        for u in np.flatnonzero(class_ok[:, n]).tolist():
+            for i, m in enumerate(tt.stages):
+                ks = tuple(pidx[(v, m)] for v in np.flatnonzero(np.isfinite(e[u, i])).tolist() if (v, m) in pidx)
+                if ks in seen:
+                    continue
+                seen.add(ks)
+                for k in ks:
+                    rows.append(r), cols.append(k), vals.append(1.0)
+                lo_r.append(1.0), hi_r.append(np.inf)
+                r += 1
     # spread (E24, option): no node holds more than `spread` of the instances of any MS
     if spread is not None:
         for m in np.flatnonzero(used & sc.is_core).tolist():  # light pools are re-homed online (E27)
@@ -391,20 +471,65 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
     lam_tot = float(lam.sum())
     t1 = time.perf_counter()
     warnings.simplefilter("ignore", TimeLimitWarning)  # the result carries the status and the gap
-    first = solve(MILP(c=c1, A=A, lb_row=lo_r, ub_row=hi_r, lb=lb, ub=ub, integrality=integ),
-                  solver=solver, time_limit=None if time_limit is None else time_limit / 2, gap=ADMIT_GAP)
-    first.raise_for_status()
-    best = -float(first.objective)
-    if time_limit is not None:
-        time_limit = max(1.0, budget_s - (time.perf_counter() - t1))
-    row = sp.csr_matrix((np.ones(na), (np.zeros(na, int), np.arange(nx, nx + na))), shape=(1, nvar))
-    floor = best * (1 - 1e-9)
-    c2 = c.copy()
-    c2[nx:nx + na] = 0.0
-    model = MILP(c=c2, A=sp.vstack([A, row]).tocsr(), lb_row=np.append(lo_r, floor), ub_row=np.append(hi_r, np.inf),
-                 lb=lb, ub=ub, integrality=integ)
-    res = solve(model, solver=solver, time_limit=time_limit, gap=gap, start=first.x)
-    res.raise_for_status()
+    # Locality repair: a plan whose pools leave some admitted class without a host path that fits its
+    # deadline (the stages' nodes are chosen per pair, not per path) gets that class's shortest path
+    # pinned (x ≥ 1 on its pairs) and is solved again, up to REPAIR_ROUNDS times.
+    allowed = np.array([tt.deadline_ms - _depth(tt) * sc.slot_ms for tt in sc.task_types])
+    free_paths = best_paths(sc, fits.T & used[:, None])[1]
+    pinned = 0
+    for rnd in range(REPAIR_ROUNDS + 1):
+        # shortcut: when every class has an on-time path, try admitting everything at once (exact, and
+        # the usual case at nominal load); only if that is infeasible run the two levels
+        full = None
+        if ub[nx:nx + na].sum() >= lam_tot * (1 - 1e-12):
+            lb_full = lb.copy()
+            lb_full[nx:nx + na] = ub[nx:nx + na]
+            full = solve(MILP(c=c, A=A, lb_row=lo_r, ub_row=hi_r, lb=lb_full, ub=ub, integrality=integ),
+                         solver=solver, time_limit=None if time_limit is None else time_limit / 2, gap=gap)
+            if full.status == "infeasible" or not full.ok:
+                full = None
+        if full is not None:
+            first = res = full
+            admit_status, admit_gap = "optimal", 0.0
+        else:
+            first = solve(MILP(c=c1, A=A, lb_row=lo_r, ub_row=hi_r, lb=lb, ub=ub, integrality=integ),
+                          solver=solver, time_limit=None if time_limit is None else time_limit / 2, gap=ADMIT_GAP)
+            first.raise_for_status()
+            admit_status, admit_gap = first.status, float(first.gap)
+            best = -float(first.objective)
+            if time_limit is not None:
+                time_limit = max(1.0, budget_s - (time.perf_counter() - t1))
+            row = sp.csr_matrix((np.ones(na), (np.zeros(na, int), np.arange(nx, nx + na))), shape=(1, nvar))
+            model = MILP(c=c, A=sp.vstack([A, row]).tocsr(), lb_row=np.append(lo_r, best * (1 - 1e-9)),
+                         ub_row=np.append(hi_r, np.inf), lb=lb, ub=ub, integrality=integ)
+            res = solve(model, solver=solver, time_limit=time_limit, gap=gap, start=first.x)
+        res.raise_for_status()
+        xr = np.zeros((V, M), dtype=np.int64)
+        for k, (v, m) in enumerate(pairs):
+            xr[v, m] = int(round(res.x[k]))
+        if core_x is not None:
+            xr[:, sc.is_core] = np.asarray(core_x, dtype=np.int64)[:, sc.is_core]
+        fin, _ = best_paths(sc, (xr > 0).T)
+        a_r = res.x[nx:nx + na]
+        served = class_ok & (a_r[None, :] > 1e-9)
+        late = served & (fin > allowed[None, :] + 1e-9)
+        if rnd == REPAIR_ROUNDS or not late.any():
+            break
+        grew = False
+        for u, n in zip(*np.nonzero(late)):
+            path = free_paths.get((int(u), int(n)))
+            if path is None:
+                continue
+            for i, v in enumerate(path):
+                k = pidx.get((v, sc.task_types[n].stages[i]))
+                if k is not None and lb[k] < 1 and not (core_x is not None and mss[pairs[k][1]].is_core):
+                    lb[k] = 1
+                    grew = True
+                    pinned += 1
+        if not grew:
+            break
+        if time_limit is not None:
+            time_limit = budget_s
     z = res.x
     x_all = np.zeros((V, M), dtype=np.int64)
     for k, (v, m) in enumerate(pairs):
@@ -419,9 +544,11 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
     light_x = np.where(sc.is_core[None, :], 0, x_all)
     for a in (x, light_x, alpha, rho, budget):
         a.setflags(write=False)
-    status = res.status if first.status == "optimal" else first.status
+    status = res.status if admit_status == "optimal" else admit_status
     return Provision(status=status, gap=float(res.gap), seconds=time.perf_counter() - t0, x=x,
                      light_x=light_x, alpha=alpha, lam=lam, rho=rho, budget=budget, solver=res.solver,
                      objective=float(res.objective),
-                     info=dict(n_vars=nvar, n_rows=r, admit_status=first.status,
-                               admit_gap=float(first.gap), solver_seconds=first.seconds + res.seconds))
+                     info=dict(n_vars=nvar, n_rows=r, admit_status=admit_status, admit_gap=admit_gap,
+                               all_admitted=full is not None, repair_rounds=rnd, pinned_pairs=pinned,
+                               late_classes=int(late.sum()),
+                               solver_seconds=res.seconds + (0.0 if first is res else first.seconds)))
