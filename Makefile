@@ -33,8 +33,12 @@ docs: venv  ## the documentation site from existing results (no notebook runs), 
 gallery: venv  ## copy a full run's headline figures and summaries into docs/gallery (after make reproduce)
 	$(PY) docs/sitegen.py gallery
 
-bench: venv  ## speed benchmarks (medians printed)
-	for b in benchmarks/bench_*.py; do $(PY) $$b || exit 1; done
+BENCH_REV ?= dc14b82
+bench: venv  ## speed benchmarks (medians printed; figures in results/bench/NAME.json)
+	$(PY) benchmarks/bench_sim.py --rev $(BENCH_REV)
+	$(PY) benchmarks/bench_control.py --germany50
+	for b in benchmarks/bench_*.py; do case $$b in */bench_sim.py|*/bench_control.py) ;; \
+	  *) $(PY) $$b || exit 1;; esac; done
 
 clean:
 	rm -rf results .pytest_cache docs/_build docs/_generated

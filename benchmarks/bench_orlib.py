@@ -21,6 +21,12 @@ CAPS = [f"cap{k}{s}" for k in (4, 6, 7) for s in range(1, 5)] + ["cap51"] + \
        [f"cap{k}{s}" for k in (8, 9, 10, 11, 12, 13) for s in range(1, 5)]
 
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
 def run(name, fn, path, opt, solver, time_limit, exact):
     try:
         r = fn(path, solver=solver, time_limit=time_limit)
@@ -59,6 +65,8 @@ def main(argv=None) -> int:
     for k, v in times.items():
         print(f"median seconds {k:<11} {np.nanmedian(v):.2f}  (max {np.nanmax(v):.2f}, n={len(v)})")
     print("ALL OPTIMA REPRODUCED" if all_ok else "SOME OPTIMA NOT REPRODUCED")
+    _common.write_json("bench_orlib", dict(quick=args.quick, all_optima_reproduced=bool(all_ok),
+                                           seconds={k: [float(x) for x in v] for k, v in times.items()}))
     return 0 if all_ok else 1
 
 

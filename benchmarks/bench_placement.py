@@ -20,6 +20,12 @@ import edgefm
 from edgefm.placement import place, relaxed_placement
 
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=10)
@@ -28,6 +34,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     path = edgefm.data_path("scenarios/paper.yaml")
     warm = edgefm.load_scenario(path, seed=1)
+    out = {}
     for solver, method in (("scip", "dp"), ("scip", "direct"), ("highs", "direct")):
         place(warm, solver=solver, kappa=0, variant="bounded", method=method)
     for variant in ("literal", "bounded"):
@@ -60,6 +67,7 @@ def main() -> None:
                              t_srch=t_srch, kappa=srch.kappa, solves=srch.info["solves"],
                              cert=srch.info["certified"], inst=srch.n_instances, cost=srch.cost_core,
                              rgap=rgap, t_rx=t_rx))
+        out[variant] = [dict(r) for r in rows]
         print(f"\nvariant {variant}")
         print(f"{'seed':>4} {'auto s':>7} {'method':>6} {'status':>10} {'direct s':>8} {'nodes':>6} {'highs s':>7} "
               f"{'agree':>5} "
@@ -81,6 +89,7 @@ def main() -> None:
               f"kappa search: median {statistics.median(ts):.3f} s, max {max(ts):.3f} s; "
               f"relax gap to exact median {statistics.median(ok) if ok else float('nan'):.4f} "
               f"(repair failed on {len(rows) - len(ok)} seeds)")
+    _common.write_json("bench_placement", dict(seeds=a.seeds, time_limit=a.time_limit, variants=out))
 
 
 if __name__ == "__main__":

@@ -20,6 +20,12 @@ import edgefm
 from edgefm.placement import place
 
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
 def timed(s, **kw):
     t = time.perf_counter()
     try:
@@ -77,6 +83,8 @@ def main() -> None:
               f"{med(r['t_direct'] for r in over):.2f} s, stopped at the limit "
               f"{sum(r['direct'] != 'optimal' for r in over)}")
     print(f"disagreements: {bad}")
+    _common.write_json("bench_placement_draws", dict(seeds=a.seeds, loads=a.loads, kappas=a.kappas,
+                                                     time_limit=a.time_limit, rows=rows, disagreements=bad))
 
 
 if __name__ == "__main__":

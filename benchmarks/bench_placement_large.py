@@ -21,6 +21,12 @@ from edgefm.scenario import sample_scenario
 from edgefm.scenario.topology import topology_spec
 
 
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _common  # noqa: E402
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=3)
@@ -52,6 +58,8 @@ def main() -> None:
         print(f"{solver} {method}: wall median {statistics.median(r['wall'] for r in sel):.1f} s, "
               f"max {max(r['wall'] for r in sel):.1f} s; gap median {statistics.median(r['gap'] for r in sel):.3%}, "
               f"max {max(r['gap'] for r in sel):.3%}; within {a.gap:.0%} in {a.time_limit:.0f} s: {met}/{len(sel)}")
+    _common.write_json("bench_placement_large", dict(network=a.network, seeds=a.seeds, time_limit=a.time_limit,
+                                                     gap=a.gap, rows=rows))
 
 
 if __name__ == "__main__":

@@ -61,3 +61,8 @@ class DecisionError(SimulationError):
 class TimeLimitWarning(UserWarning):
     """A solver stopped at its time limit; the result holds the incumbent and
     its proven gap, not a certified optimum."""
+
+
+class MethodWarning(UserWarning):
+    """A method ran as specified but cannot do what a user may expect on this input (e.g. the
+    paper's literal E21 rule can never admit a light microservice of the draw)."""

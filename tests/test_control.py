@@ -10,7 +10,7 @@ import pytest
 
 import edgefm
 from edgefm.control import METHODS, REGISTRY, make_controller
-from edgefm.control.base import RunContext, State
+from edgefm.control.base import Decision, RunContext, State
 from edgefm.control.exact import per_slot_gap, solve_exact
 from edgefm.control.ga import ga_minimize
 from edgefm.control.hpa import Stabilizer, hpa_desired
@@ -309,7 +309,8 @@ def test_end_to_end_conservation(paper, core_x, name):
 
 
 def test_candidate_pruning_is_exact(monkeypatch):
-    """Algorithm 1 with exact node pruning and resumed routing (_MSState.first_stage) decides as without."""
+    """Algorithm 1 with exact node pruning and resumed routings (_MSState.first_stage) decides as without,
+    in the Python reference and in the compiled kernel alike."""
     import edgefm.control.proposed as prop
     from edgefm.experiments.runner import run_method
     from edgefm.scenario import sample_scenario
@@ -328,10 +329,108 @@ def test_candidate_pruning_is_exact(monkeypatch):
         return out
 
     monkeypatch.setattr(prop._MSState, "first_stage", counting)
-    pruned = run_method(sc, "proposed", seed=1, arrivals=arr, placement=p)
+    ref = {"solver": "reference"}
+    pruned = run_method(sc, "proposed", seed=1, arrivals=arr, placement=p, overrides=ref)
     monkeypatch.setattr(prop._MSState, "first_stage", lambda self, g1: np.zeros(self.Ra.shape[1], dtype=int))
-    full = run_method(sc, "proposed", seed=1, arrivals=arr, placement=p)
+    full = run_method(sc, "proposed", seed=1, arrivals=arr, placement=p, overrides=ref)
     assert sum(n for n, _ in calls) > 0 and sum(k for _, k in calls) > 0  # pruned nodes and resumed routings
-    assert pruned.on_time_ratio == full.on_time_ratio and pruned.cost_parts == full.cost_parts
-    assert np.array_equal(pruned.task_latency, full.task_latency, equal_nan=True)
-    assert np.array_equal(pruned.light_instances, full.light_instances)
+    monkeypatch.undo()
+    ctrls = {}
+    for prune in (True, False):
+        c = ctrls[prune] = make_controller("proposed", sc, prune=prune)
+        kern = simulate(sc, arr, p.x, c, seed=1)
+        assert kern.on_time_ratio == full.on_time_ratio and kern.cost_parts == full.cost_parts
+        assert np.array_equal(kern.task_latency, full.task_latency, equal_nan=True)
+        assert np.array_equal(kern.light_instances, full.light_instances)
+    assert ctrls[True].pruned_nodes > 0 and ctrls[True].resumed_stages > 0
+    assert ctrls[False].pruned_nodes == 0 == ctrls[False].resumed_stages
+    for r in (pruned, full):
+        assert r.on_time_ratio == full.on_time_ratio and r.cost_parts == full.cost_parts
+        assert np.array_equal(r.task_latency, full.task_latency, equal_nan=True)
+        assert np.array_equal(r.light_instances, full.light_instances)
+
+
+@pytest.mark.parametrize("kind", ["ec", "avg"])
+def test_kernel_solver_equals_reference_each_slot(paper, core_x, kind):
+    """The compiled Algorithm 1 returns the reference solve_greedy's solution bit for bit, slot by slot."""
+    from edgefm.control.proposed import ProposedController
+
+    class Both(ProposedController):
+        def decide(self, state):
+            self.debt.update(state.active_tasks, state.now)
+            w = self.debt.weights(state.stage_task)
+            ref = solve_greedy(self.problem(state, w), self.g)
+            for prune in (False, True):
+                self._track = prune
+                got = self.solve(state, w)
+                assert np.array_equal(got.x, ref.x) and np.array_equal(got.route, ref.route)
+                assert np.array_equal(got.level, ref.level) and np.array_equal(got.dhat, ref.dhat)
+                assert got.objective == ref.objective and got.added == ref.added
+            self.checked += 1
+            return Decision(light_counts=ref.x, parallelism=self.y, route=ref.route)
+
+    c = Both(kind=kind)
+    c.checked = 0
+    simulate(paper.with_load(2.0), poisson_arrivals(paper.with_load(2.0), seed=3, n_slots=60), core_x, c, seed=3)
+    assert c.checked > 60
+
+
+@pytest.mark.parametrize("name", ["hpa", "lbrr"])
+def test_kernel_decide_equals_reference_each_slot(paper, core_x, name):
+    """hpa and lbrr decide through compiled kernels exactly as their numpy references, slot by slot
+    (including a node failure, so that down nodes are exercised)."""
+    from edgefm.sim.engine import Failure
+
+    fast, ref = make_controller(name, paper), make_controller(name, paper)
+
+    class Both:
+        def __init__(self):
+            self.name, self.checked = name, 0
+
+        def reset(self, ctx):
+            fast.reset(ctx)
+            ref.reset(ctx)
+
+        def decide(self, state):
+            a, b = fast.decide(state), ref.decide_reference(state)
+            assert np.array_equal(a.light_counts, b.light_counts) and np.array_equal(a.route, b.route)
+            assert np.array_equal(np.broadcast_to(a.parallelism, (paper.n_nodes, paper.n_ms)),
+                                  np.broadcast_to(b.parallelism, (paper.n_nodes, paper.n_ms)))
+            self.checked += 1
+            return a
+
+    c = Both()
+    sc = paper.with_load(2.0)
+    v = int(np.argmax(core_x.sum(axis=1)))
+    simulate(sc, poisson_arrivals(sc, seed=2, n_slots=120), core_x, c, seed=2, failures=[Failure(v, 40.0, 80.0)])
+    assert c.checked > 120
+
+
+def test_ga_kernel_equals_reference_each_slot(paper, core_x):
+    """The compiled GA search decides as ga_minimize with the numpy repair and fitness, slot by slot."""
+    import copy
+    from dataclasses import replace
+
+    fast, ref = make_controller("ga", paper), make_controller("ga", paper, solver="reference")
+
+    class Both:
+        name = "ga"
+
+        def __init__(self):
+            self.checked = 0
+
+        def reset(self, ctx):
+            fast.reset(ctx)
+            ref.reset(replace(ctx, rng=copy.deepcopy(ctx.rng)))
+
+        def decide(self, state):
+            a, b = fast.decide(state), ref.decide(state)
+            assert np.array_equal(a.light_counts, b.light_counts) and np.array_equal(a.route, b.route)
+            assert fast.history == ref.history
+            self.checked += 1
+            return a
+
+    c = Both()
+    sc = paper.with_load(2.0)
+    simulate(sc, poisson_arrivals(sc, seed=4, n_slots=60), core_x, c, seed=4)
+    assert c.checked > 60

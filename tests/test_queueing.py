@@ -99,3 +99,16 @@ def test_light_sizing_rule_holds_in_the_simulator():
     lat = res.task_latency
     assert np.isfinite(lat).all()
     assert np.mean(lat > w + a / (k * beta) + 1.0) <= eps, (c, np.mean(lat > w))
+
+
+def test_split_light_pools_need_at_least_the_pooled_count():
+    for lam in (1.0, 20.0, 120.0):
+        pooled = light_servers(lam, 1.2, 1.3, 12.0, 7.0, 0.05)
+        split = light_servers(lam, 1.2, 1.3, 12.0, 7.0, 0.05, split=True)
+        assert split >= pooled
+        # the split count meets the single-instance condition at lambda / c, one fewer does not
+        def ok(c):
+            lc = lam / c
+            th = math.log(20) / (lc * 1.2 * 7.0)
+            return lc * math.expm1(th * 1.2) <= 1.3 * math.log1p(th * 12.0)
+        assert ok(split) and (split == math.ceil(lam * 1.2 / (1.3 * 12.0)) or not ok(split - 1))

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels import ga_cache, ga_fitness, ga_search, ga_tables
 from .base import Decision, RunContext, State
 from .lyapunov import unassigned_penalty
 from .proposed import delay_tables, slot_problem
@@ -125,7 +126,7 @@ class _SlotEval:
     Genes ``(gj, gv)``: group index j (the j-th MS of ``P.groups``) and node v.
     """
 
-    def __init__(self, P, g, y, busy, slack, gj, gv, lo, hi_max):
+    def __init__(self, P, g, y, busy, slack, gj, gv, lo, hi_max, tables: bool = True):
         ms = list(P.groups)
         self.ms = ms
         Mg = len(ms)
@@ -149,7 +150,8 @@ class _SlotEval:
             self.NI[v, :len(p)] = p
         dpad = np.concatenate([dem[gm], np.zeros((1, K))], axis=0) if n else np.zeros((1, K))
         self.Dn = dpad[self.NI]  # (V, G, K) demand of each node's genes, pad rows 0
-        self.avn = P.avail
+        self.avn = np.ascontiguousarray(P.avail, dtype=float)
+        self._dem = np.ascontiguousarray(dem, dtype=float)
         self.lop = np.concatenate([lo, [0]]).astype(np.int64)
         # --- cost (E7, light columns): constant part + per-gene terms
         light = P.light
@@ -178,7 +180,10 @@ class _SlotEval:
             Rx[:s, j, 0] = pen
             slk[:s, j] = slack[rows[j]]
         self.Rx = [np.ascontiguousarray(Rx[i]) for i in range(Smax)]
+        self.Rx3 = Rx
         self.slack = slk[:, None, :]
+        self.slack2 = np.ascontiguousarray(slk)
+        self.gm = gm
         # base counts (non-gene pairs keep busy), dummy node 0 = "unassigned"
         bj = busy[:, ms].T  # (Mg, V)
         self.Xb = np.zeros((Mg, V1), dtype=np.int64)
@@ -196,6 +201,12 @@ class _SlotEval:
             for v in range(V):
                 if occ[v]:
                     B[j, v] = np.maximum(0, Ls[None, :] - np.asarray(occ[v])[:, None]).sum(axis=0)
+        gx = np.full((Mg, y + 2), np.inf)
+        gx[:, :y + 1] = g[ms]
+        self.B, self.bj, self.gx = B, np.ascontiguousarray(bj), gx
+        self._rxq = {}
+        if not tables:  # the kernel evaluates the table lazily (ga_fitness)
+            return
         c = np.arange(C1)
         extra = c[None, None, :] - bj[:, :, None]  # (Mg, V, C1) new empty instances
         N = B[:, :, None, :] + np.maximum(extra, 0)[..., None] * Ls  # (Mg, V, C1, y) levels ≤ L
@@ -203,12 +214,9 @@ class _SlotEval:
         cell = np.arange(Mg * V * C1).reshape(Mg, V, C1, 1) * S1
         cnt = np.bincount((cell + N)[ok], minlength=Mg * V * C1 * S1).reshape(Mg, V, C1, S1)
         lev = 1 + np.cumsum(cnt, axis=-1)  # k-th free level (y+1 = none)
-        gx = np.full((Mg, y + 2), np.inf)
-        gx[:, :y + 1] = g[ms]
         T = np.zeros((Mg, V1, C1, S1))
         T[:, 1:] = gx[np.arange(Mg)[:, None, None, None], lev]
         self.Tf = T.reshape(-1)
-        self._rxq = {}
         self.cell0 = (np.arange(Mg)[:, None] * V1 + np.arange(V1)[None, :]) * C1  # (Mg, V1)
 
     # ------------------------------------------------------------------
@@ -253,6 +261,40 @@ class _SlotEval:
         newW[h[:, 0] == 0] = 0  # nothing fits (not even no excess): drop all excess
         Zp[idx] = newW + self.lop[gi]
         return Zp.reshape(Q, n + 1)[:, :n].copy()
+
+    def search(self, lo, hi, rng, population: int, generations: int, mutation: float, seeds):
+        """:func:`ga_minimize` with this slot's repair and fitness, as one compiled kernel.
+
+        Draws the same random numbers in the same order (initial individuals,
+        then the uniforms of the whole search) and returns the same
+        ``(best, best_fitness, history)``.
+        """
+        lo = np.asarray(lo, dtype=np.int64)
+        hi = np.maximum(np.asarray(hi, dtype=np.int64), lo)
+        n = lo.size
+        population = int(population)
+        seeds = [np.clip(np.asarray(s, dtype=np.int64), lo, hi) for s in seeds][:population]
+        k = population - len(seeds)
+        parts = [np.asarray(seeds, dtype=np.int64).reshape(len(seeds), n)] if seeds else []
+        if k > 0:
+            parts.append(rng.integers(lo, hi + 1, size=(k, n)))
+        pop0 = np.ascontiguousarray(np.concatenate(parts, axis=0), dtype=np.int64)
+        nc = population - 1
+        G = int(generations)
+        U = rng.random((G, nc, 4 + 3 * n)) if nc > 0 and G > 0 else np.zeros((G, max(nc, 0), 4 + 3 * n))
+        best, bf, hist = ga_search(pop0, lo, hi, U, population, float(mutation), self.gv, self.gm, self._dem,
+                                   self.avn, self.NI, self.bj, self.gj, self.B, self.gx, self.Rx3,
+                                   self.S, self.slack2, float(self.cost0), float(self.gene0), self.prevg,
+                                   self.cdp, self.crun)
+        return best, float(bf), [float(h) for h in hist]
+
+    def route_of(self, z):
+        """Chosen node per stage (Smax, 1, Mg) of one individual (−1 = waiting)."""
+        z = np.ascontiguousarray(np.asarray(z, dtype=np.int64).reshape(1, -1))
+        _, nodes = ga_fitness(z, self.bj, self.gj, self.gv, self.B, self.gx, self.Rx3, self.S,
+                              self.slack2, float(self.cost0), float(self.gene0), self.prevg, self.cdp, self.crun,
+                              True, ga_cache(0, 0, 0))
+        return nodes
 
     def counts(self, z, busy):
         x = busy.copy()
@@ -305,6 +347,54 @@ class _SlotEval:
         return (f, nodes) if want_route else f
 
 
+class _KernelEval:
+    """What the compiled search needs of one slot (the lean counterpart of :class:`_SlotEval`),
+    built from the state by :func:`edgefm.control._kernels.ga_tables` and a few numpy lines
+    that are :class:`_SlotEval`'s own."""
+
+    def __init__(self, state, sc, g, y, busy, pen, slack):
+        up = np.asarray(state.node_up, dtype=bool)
+        self.ms, gptr, self.perm, self.Rx3, self.slack2, self.S, self.B = ga_tables(
+            np.ascontiguousarray(state.ready, dtype=float), float(state.now), up,
+            np.asarray(state.stage_ms, dtype=np.int64), pen, slack, np.asarray(state.inst_node, dtype=np.int64),
+            np.asarray(state.inst_ms, dtype=np.int64), np.asarray(state.inst_jobs, dtype=np.int64), busy, y)
+        self.rows = [self.perm[gptr[j]:gptr[j + 1]] for j in range(len(self.ms))]
+        ms = self.ms
+        Mg = len(ms)
+        dem = sc.demand
+        self.up = up
+        self.prev = np.asarray(state.light_counts, dtype=np.int64)
+        self.avail = np.where(up[:, None], state.free_capacity + (self.prev - busy) @ dem, 0.0)
+        self.gx = np.full((Mg, y + 2), np.inf)
+        self.gx[:, :y + 1] = g[ms]
+        self.bj = np.ascontiguousarray(busy[:, ms].T)
+
+    def genes(self, sc, busy, gj, gv, lo, c_dp, c_run, light):
+        """Fix the genes: per-node gene lists for repair and the E7 cost terms."""
+        V = busy.shape[0]
+        n = gj.size
+        self.gj, self.gv = np.ascontiguousarray(gj), np.ascontiguousarray(gv)
+        gm = np.asarray(self.ms, dtype=np.int64)[gj] if n else np.zeros(0, np.int64)
+        self.gm = gm
+        per_node = [np.flatnonzero(gv == v) for v in range(V)]
+        gmax = max([len(p) for p in per_node] + [1])
+        self.NI = np.full((V, gmax), n, dtype=np.int64)
+        for v, p in enumerate(per_node):
+            self.NI[v, :len(p)] = p
+        self.avn = np.ascontiguousarray(self.avail, dtype=float)
+        self._dem = np.ascontiguousarray(sc.demand, dtype=float)
+        inc = np.maximum(0, busy - self.prev)
+        per = inc * c_dp + busy * c_run
+        self.cost0 = float(per[:, light].sum())
+        self.cdp = (c_dp[gm] * light[gm]) if n else np.zeros(0)
+        self.crun = (c_run[gm] * light[gm]) if n else np.zeros(0)
+        self.prevg = self.prev[gv, gm] if n else np.zeros(0, np.int64)
+        self.gene0 = float((np.maximum(0, lo - self.prevg) * self.cdp + lo * self.crun).sum()) if n else 0.0
+
+    search = _SlotEval.search
+    route_of = _SlotEval.route_of
+
+
 class GAController:
     """Per-slot GA over light instance counts (the GA baseline of docs/model.md §7).
 
@@ -312,12 +402,27 @@ class GAController:
     ----------
     history : list of float
         Best fitness per generation in the last slot that ran the GA.
+
+    Parameters
+    ----------
+    population, generations, mutation, y_max : optional
+        Override ``scenario.control``.
+    solver : {"kernel", "reference"}
+        ``"kernel"`` (default) runs the search as one compiled kernel
+        (:meth:`_SlotEval.search`); ``"reference"`` runs :func:`ga_minimize`
+        with the numpy repair and fitness. They decide the same, except that
+        the kernel sums a node's usage gene by gene where numpy uses a BLAS
+        product (a difference only for usage within rounding of the E8
+        tolerance).
     """
 
     name = "ga"
 
-    def __init__(self, population=None, generations=None, mutation=None, y_max=None):
+    def __init__(self, population=None, generations=None, mutation=None, y_max=None, solver: str = "kernel"):
+        if solver not in ("kernel", "reference"):
+            raise ValueError(f"solver must be 'kernel' or 'reference', got {solver!r}")
         self._pop, self._gen, self._mut, self._y = population, generations, mutation, y_max
+        self.solver = solver
 
     def reset(self, ctx: RunContext) -> None:
         sc = ctx.scenario
@@ -333,6 +438,8 @@ class GAController:
         self.deadline = np.asarray(ctx.task_deadline_ms, dtype=float)
         self.pen_task = unassigned_penalty(self.deadline, sc.slot_ms)
         self.history: list = []
+        self._c_dp = np.array([m.cost_deploy for m in sc.microservices], dtype=float)
+        self._c_run = np.array([m.cost_maintain + m.cost_parallel for m in sc.microservices], dtype=float)
 
     def decide(self, state: State) -> Decision:
         sc, y = self.sc, self.y
@@ -342,26 +449,34 @@ class GAController:
         if state.n_waiting == 0:
             return Decision(light_counts=busy, parallelism=y, route=route)
         tasks = np.asarray(state.stage_task, dtype=np.int64)
-        ones = np.ones(state.n_waiting)
-        P = slot_problem(state, sc, ones, self.pen_task[tasks], busy, 1.0, y)
         slack = (self.deadline - (state.now - self.arrival))[tasks]  # D − age per state row
         dem = sc.demand
-        ms = list(P.groups)
-        S = np.array([len(P.groups[m][0]) for m in ms], dtype=np.int64)
+        if self.solver == "kernel":
+            ev = _KernelEval(state, sc, self.g, y, busy, self.pen_task[tasks], slack)
+            ms, S, avail, up = list(ev.ms), ev.S, ev.avail, ev.up
+        else:
+            ones = np.ones(state.n_waiting)
+            P = slot_problem(state, sc, ones, self.pen_task[tasks], busy, 1.0, y)
+            ms = list(P.groups)
+            S = np.array([len(P.groups[m][0]) for m in ms], dtype=np.int64)
+            avail, up = P.avail, P.up
         # genes: (MS, up node) pairs where one more instance fits or some are busy, MS-major
         D = dem[ms]  # (Mg, K)
         pos = D > 0
-        ratio = np.where(pos[:, None, :], P.avail[None, :, :] / np.where(pos, D, 1.0)[:, None, :], np.inf)
+        ratio = np.where(pos[:, None, :], avail[None, :, :] / np.where(pos, D, 1.0)[:, None, :], np.inf)
         fitn = np.floor(ratio.min(axis=2) + 1e-9)  # (Mg, V)
         cap = np.minimum(fitn, S[:, None].astype(float))
         cap = np.where(np.isfinite(cap), cap, 0).astype(np.int64)  # (no-demand MS: capped by S above)
         bj = busy[:, ms].T  # (Mg, V)
-        sel = P.up[None, :] & ((cap > 0) | (bj > 0))
+        sel = up[None, :] & ((cap > 0) | (bj > 0))
         gj, gv = np.nonzero(sel)  # row-major = MS-major, nodes ascending
         gm = np.asarray(ms, dtype=np.int64)[gj]
         lo = busy[gv, gm]
         hi = lo + np.maximum(cap[gj, gv], 0)
-        ev = _SlotEval(P, self.g, y, busy, slack, gj, gv, lo, int(hi.max(initial=0)))
+        if self.solver == "kernel":
+            ev.genes(sc, busy, gj, gv, lo, self._c_dp, self._c_run, ~sc.is_core)
+        else:
+            ev = _SlotEval(P, self.g, y, busy, slack, gj, gv, lo, int(hi.max(initial=0)))
 
         cur = np.asarray(state.light_counts, dtype=np.int64)[gv, gm]
         need = lo.copy()
@@ -369,10 +484,16 @@ class GAController:
             s = np.flatnonzero(gj == j)
             if len(s):
                 need[s[np.argmax(hi[s] - lo[s])]] += -(-int(S[j]) // y)
-        best, _, self.history = ga_minimize(ev.fitness, lo, hi, self.rng, self.pop, self.gens, self.mut,
-                                            seeds=(lo, cur, need), repair=ev.repair, batch=True)
-        x = ev.counts(best, busy)
-        _, nodes = ev.fitness(best[None, :], want_route=True)
+        if self.solver == "kernel":
+            best, _, self.history = ev.search(lo, hi, self.rng, self.pop, self.gens, self.mut, seeds=(lo, cur, need))
+            nodes = ev.route_of(best)
+        else:
+            best, _, self.history = ga_minimize(ev.fitness, lo, hi, self.rng, self.pop, self.gens, self.mut,
+                                                seeds=(lo, cur, need), repair=ev.repair, batch=True)
+            _, nodes = ev.fitness(best[None, :], want_route=True)
+        x = busy.copy()
+        if gj.size:
+            x[gv, gm] = best
         for j, rows in enumerate(ev.rows):
             route[rows] = nodes[:len(rows), 0, j]
         return Decision(light_counts=x, parallelism=y, route=route)

@@ -23,6 +23,7 @@ from collections import deque
 
 import numpy as np
 
+from ._kernels import hpa_fit, hpa_recommend
 from .base import Decision, RunContext, State
 from .static import route_earliest_finish
 
@@ -81,6 +82,12 @@ class HPAController:
         self.work = np.array([m.work for m in sc.microservices])
         self.service = np.array([m.mean_service_ms for m in sc.microservices])
         self.light = ~sc.is_core
+        # the stabiliser's history as a ring of the last ``window`` recommendations
+        self._hist = np.zeros((self.stab.window, sc.n_nodes, sc.n_ms), dtype=np.int64)
+        self._pos = 0
+        self._n_valid = 0
+        self._per = np.ascontiguousarray(self.rate * sc.slot_ms, dtype=float)
+        self._dem = np.ascontiguousarray(sc.demand, dtype=float)
 
     def demand(self, state: State) -> np.ndarray:
         """Offered work (MB) per (node, MS) this slot: backlog + attributed waiting stages."""
@@ -102,6 +109,26 @@ class HPAController:
         return work
 
     def decide(self, state: State) -> Decision:
+        """Recommend, stabilise and fit the counts (compiled kernels), then route by earliest finish."""
+        sc = self.sc
+        up = np.asarray(state.node_up, dtype=bool)
+        cur = np.ascontiguousarray(state.light_counts, dtype=np.int64)
+        x = hpa_recommend(np.asarray(state.inst_node, dtype=np.int64), np.asarray(state.inst_ms, dtype=np.int64),
+                          np.asarray(state.inst_backlog, dtype=float), cur,
+                          np.ascontiguousarray(state.free_capacity, dtype=float), self._dem,
+                          np.asarray(state.stage_ms, dtype=np.int64), np.ascontiguousarray(state.ready, dtype=float),
+                          up, np.ascontiguousarray(state.busy_counts, dtype=np.int64), self.work, self._per,
+                          self.target, self.tolerance, self.light, self._hist, self._pos,
+                          min(self._n_valid + 1, len(self._hist)))
+        self._n_valid = min(self._n_valid + 1, len(self._hist))
+        self._pos = (self._pos + 1) % len(self._hist)
+        free = np.where(up[:, None], state.free_capacity + np.maximum(0, cur - x) @ sc.demand, 0.0)
+        out = hpa_fit(x, cur, np.ascontiguousarray(free, dtype=float), self._dem)
+        route = route_earliest_finish(state, sc, out, self.y, self.service)
+        return Decision(light_counts=out, parallelism=self.y, route=route)
+
+    def decide_reference(self, state: State) -> Decision:
+        """:meth:`decide` in plain numpy (the reference the kernels reproduce bit for bit; uses ``stab``)."""
         sc = self.sc
         cur = np.asarray(state.light_counts, dtype=np.int64)
         work = self.demand(state)

@@ -15,6 +15,7 @@ import math
 
 import numpy as np
 
+from ._kernels import lbrr_keep, lbrr_scale
 from .base import Decision, RunContext, State
 
 __all__ = ["LBRRController", "round_robin", "least_utilised"]
@@ -69,9 +70,29 @@ class LBRRController:
         sc = ctx.scenario
         self.sc = sc
         self.y = int(sc.control.y_max if self._y is None else self._y)
-        self.pointer: dict = {}
+        self.pointer: dict = {}  # the reference's round-robin pointers
+        self._ptr = np.zeros(sc.n_ms, dtype=np.int64)  # the kernel's
+        self._cap = np.ascontiguousarray(sc.capacity, dtype=float)
+        self._dem = np.ascontiguousarray(sc.demand, dtype=float)
 
     def decide(self, state: State) -> Decision:
+        """Scale and route by the compiled kernels (bit-identical to :meth:`decide_reference`)."""
+        sc, y = self.sc, self.y
+        up = np.asarray(state.node_up, dtype=bool)
+        ms = np.asarray(state.stage_ms, dtype=np.int64)
+        prev = np.ascontiguousarray(state.light_counts, dtype=np.int64)
+        x, jobs, waiting = lbrr_keep(np.asarray(state.inst_node, dtype=np.int64),
+                                     np.asarray(state.inst_ms, dtype=np.int64),
+                                     np.asarray(state.inst_jobs, dtype=np.int64), ms,
+                                     np.ascontiguousarray(state.busy_counts, dtype=np.int64), prev, y)
+        used = sc.capacity - np.where(up[:, None], state.free_capacity + (prev - x) @ sc.demand, 0.0)
+        free = np.where(up[:, None], sc.capacity - used, 0.0)
+        route = lbrr_scale(x, jobs, waiting, np.ascontiguousarray(used, dtype=float),
+                           np.ascontiguousarray(free, dtype=float), self._cap, self._dem, up, y, ms, self._ptr)
+        return Decision(light_counts=x, parallelism=y, route=route)
+
+    def decide_reference(self, state: State) -> Decision:
+        """:meth:`decide` in plain numpy and Python (uses ``pointer``)."""
         sc, y = self.sc, self.y
         V, M = sc.n_nodes, sc.n_ms
         dem = sc.demand

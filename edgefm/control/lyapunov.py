@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels import debt_update
+
 __all__ = ["LatencyDebt", "light_cost", "light_cost_ms", "unassigned_penalty", "dpp_objective"]
 
 
@@ -64,10 +66,8 @@ class LatencyDebt:
 
     def update(self, active, now: float) -> np.ndarray:
         """Apply Eq. E18 once for the ``active`` tasks; returns their new H."""
-        a = np.asarray(active, dtype=np.int64)
-        h = self.peek(a, now)
-        self.H[a] = h
-        return h
+        a = np.ascontiguousarray(active, dtype=np.int64)
+        return debt_update(self.H, self.arrival, self.deadline, a, float(now), self.h_min)
 
     def weights(self, tasks) -> np.ndarray:
         """Current H of the given task ids (e.g. ``state.stage_task``)."""

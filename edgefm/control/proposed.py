@@ -28,7 +28,8 @@ everywhere — y only caps admission and E7 charges c_pl per instance, so a
 larger cap never costs and routing already decides the occupancy. A stage whose
 best d̂ exceeds the unassigned penalty 2D_n + Δ is left waiting.
 
-Servable rule (docs/model.md §6.2): with ``fallback=True`` an occupancy whose g_ε has
+Servable rule (docs/model.md §6.2; literal by default, as the paper states it): with ``fallback=True`` (the registered
+variant ``proposed+fallback``) an occupancy whose g_ε has
 no θ* uses the mean service time; every routed stage placed at such an
 occupancy increments :attr:`ProposedController.fallback_uses`.
 """
@@ -38,6 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._kernels import greedy_state
 from .base import Decision, RunContext, State
 from .lyapunov import LatencyDebt, unassigned_penalty
 
@@ -377,12 +379,23 @@ class ProposedController:
         start set (hysteresis); 0 is the paper's rule (busy instances only).
         ``None`` reads ``scenario.control.keep_alive``.
     fallback : bool
-        Servable rule of docs/model.md §6.2 (mean service time where g_ε(y) = ∞).
+        False (default): the paper's literal E21 rule, an occupancy with no θ* is never used (a light
+        MS with none at occupancy 1 is never admitted, with a :class:`~edgefm.errors.MethodWarning`
+        and ``unservable_tasks`` counted). True: the mean-time fallback there (mean service
+        time where g_ε(y) = ∞; docs/model.md §6.2).
     eta, epsilon, y_max, h_min : optional
         Override ``scenario.control``.
     compare : bool
         Also solve each slot with the other delay model and count the slots
         (``diff_slots``) and stages (``diff_stages``) where the decisions differ.
+    solver : {"kernel", "reference"}
+        ``"kernel"`` (default) runs Algorithm 1 as one compiled kernel
+        (:func:`edgefm.control._kernels.greedy_slot`); ``"reference"`` runs
+        :func:`solve_greedy` in Python. Both decide bit for bit the same.
+    prune : bool, optional
+        Exact node pruning with resumed routings (:meth:`_MSState.first_stage`);
+        ``None`` (default) prunes on networks with more than
+        :data:`PRUNE_ABOVE` nodes. Decisions are identical either way.
 
     Attributes
     ----------
@@ -390,12 +403,20 @@ class ProposedController:
         Routed stages placed at an occupancy with no θ* (fallback delay used).
     debt : LatencyDebt
         The virtual queues of the run.
+    pruned_nodes, resumed_stages : int
+        Kernel solver: candidate nodes that pruning skipped, and stage routings
+        saved by resuming (0 without pruning).
     """
 
-    def __init__(self, kind: str = "ec", keep_alive: int | None = None, fallback: bool = True, eta=None,
-                 epsilon=None, y_max=None, h_min=None, compare: bool = False):
+    def __init__(self, kind: str = "ec", keep_alive: int | None = None, fallback: bool = False, eta=None,
+                 epsilon=None, y_max=None, h_min=None, compare: bool = False, solver: str = "kernel",
+                 prune: bool | None = None):
         if kind not in ("ec", "avg"):
             raise ValueError(f"kind must be 'ec' or 'avg', got {kind!r}")
+        if solver not in ("kernel", "reference"):
+            raise ValueError(f"solver must be 'kernel' or 'reference', got {solver!r}")
+        self.solver = solver
+        self.prune = prune
         self.kind = kind
         self.name = "proposed" if kind == "ec" else "propavg"
         self.keep_alive = keep_alive
@@ -412,6 +433,25 @@ class ProposedController:
         self.ka = int(c.keep_alive if self.keep_alive is None else self.keep_alive)
         h_min = float(c.h_min if self._hmin is None else self._hmin)
         self.g, self.fb = delay_tables(sc, self.kind, self.fallback, self._eps, self.y)
+        # the literal rule (no fallback) can never admit a light MS whose g_eps(1) has no theta*: say so
+        self.unservable_ms = [m for m in range(sc.n_ms) if not sc.is_core[m] and not np.isfinite(self.g[m, 1])
+                              and any(sc.uses(n, m) for n in range(sc.n_types))]
+        self.unservable_tasks = 0
+        if self.unservable_ms:
+            import warnings
+
+            from ..errors import MethodWarning
+
+            bad = set(self.unservable_ms)
+            types = [n for n in range(sc.n_types) if any(sc.uses(n, m) for m in bad)]
+            self.unservable_tasks = int(np.isin(ctx.task_type, types).sum())
+            for m in self.unservable_ms:
+                ms = sc.microservices[m]
+                warnings.warn(f"{self.name} (literal E21): light MS {ms.name!r} has no theta* at occupancy 1 "
+                              f"(mean rate {ms.mean_rate:.3g} MB/ms cannot clear its {ms.work:.3g} MB job within the "
+                              f"{sc.control.window_ms:g} ms window): its {self.unservable_tasks} tasks are never "
+                              f"admitted; 'proposed+fallback' uses the mean service time there", MethodWarning,
+                              stacklevel=2)
         if self.compare:
             other = "avg" if self.kind == "ec" else "ec"
             self.g_other, _ = delay_tables(sc, other, True, self._eps, self.y)
@@ -424,6 +464,15 @@ class ProposedController:
         self.diff_stages = 0
         self.slots = 0
         self.last: GreedySolution | None = None
+        self.pruned_nodes = 0
+        self.resumed_stages = 0
+        ms = sc.microservices
+        self._dem = np.ascontiguousarray(sc.demand, dtype=float)
+        self._c_dp = np.array([x.cost_deploy for x in ms], dtype=float)
+        self._c_run = np.array([x.cost_maintain + x.cost_parallel for x in ms], dtype=float)
+        self._light = ~sc.is_core
+        self._track = sc.n_nodes > PRUNE_ABOVE if self.prune is None else bool(self.prune)
+        self._g = np.ascontiguousarray(self.g, dtype=float)
 
     # ------------------------------------------------------------------
     def start_counts(self, state: State) -> np.ndarray:
@@ -446,11 +495,38 @@ class ProposedController:
         pen = self.pen_task[np.asarray(state.stage_task, dtype=np.int64)]
         return slot_problem(state, self.sc, weights, pen, self.start_counts(state), self.eta, self.y)
 
+    def solve(self, state: State, weights) -> GreedySolution:
+        """Algorithm 1 for ``state`` with stage weights H, by the compiled kernel.
+
+        Same inputs and result as ``solve_greedy(self.problem(state, weights), self.g)``.
+        """
+        up = np.asarray(state.node_up, dtype=bool)
+        start = self.start_counts(state)
+        prev = np.asarray(state.light_counts, dtype=np.int64)
+        avail = np.where(up[:, None], state.free_capacity + (prev - start) @ self._dem, 0.0)
+        tasks = np.asarray(state.stage_task, dtype=np.int64)
+        x, route, level, dhat, delay, added, n_pr, n_res = greedy_state(
+            np.ascontiguousarray(state.ready, dtype=float), float(state.now), up,
+            np.asarray(state.stage_ms, dtype=np.int64), np.asarray(weights, dtype=float), self.pen_task[tasks],
+            start, prev, avail, self._dem, self._c_dp, self._c_run, self._g, self.y, self.eta,
+            np.asarray(state.inst_node, dtype=np.int64), np.asarray(state.inst_ms, dtype=np.int64),
+            np.asarray(state.inst_jobs, dtype=np.int64), self._track, 1e-9)
+        self.pruned_nodes += int(n_pr)
+        self.resumed_stages += int(n_res)
+        inc = np.maximum(0, x - prev)
+        per = inc * self._c_dp + x * self._c_run
+        objective = self.eta * float(per[:, self._light].sum()) + delay
+        return GreedySolution(x=x, route=route, level=level, objective=float(objective), dhat=dhat,
+                              added=[(int(m), int(v)) for m, v in added])
+
     def decide(self, state: State) -> Decision:
         self.debt.update(state.active_tasks, state.now)
         w = self.debt.weights(state.stage_task)
-        P = self.problem(state, w)
-        sol = solve_greedy(P, self.g)
+        if self.solver == "reference" or self.compare:
+            P = self.problem(state, w)
+            sol = solve_greedy(P, self.g)
+        else:
+            sol = self.solve(state, w)
         self.last = sol
         self.slots += 1
         self.additions += len(sol.added)

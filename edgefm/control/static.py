@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ._kernels import earliest_finish
 from .base import Decision, RunContext, State
 
 __all__ = ["StaticController", "mean_light_load", "spread_instances", "route_earliest_finish"]
@@ -55,43 +56,30 @@ def route_earliest_finish(state: State, scenario, counts: np.ndarray, y: np.ndar
     respected and updated as stages are placed, oldest first. Returns the
     route vector of a :class:`Decision` (−1 = wait).
     """
-    V, M = counts.shape
-    route = np.full(state.n_waiting, -1, dtype=np.int64)
     if state.n_waiting == 0:
-        return route
-    room = counts * np.broadcast_to(y, counts.shape)
-    jobs = np.zeros((V, M))
-    backlog = np.zeros((V, M))
-    np.add.at(jobs, (state.inst_node, state.inst_ms), state.inst_jobs)
-    np.add.at(backlog, (state.inst_node, state.inst_ms), state.inst_backlog)
-    mean_rate = np.array([ms.mean_rate for ms in scenario.microservices])
-    work = np.array([ms.work for ms in scenario.microservices])
-    for m in np.unique(state.stage_ms):
-        rows = np.flatnonzero(state.stage_ms == m)
-        hosts = np.flatnonzero(counts[:, m] > 0)
-        if not len(hosts):
-            continue
-        free = (room[hosts, m] - jobs[hosts, m]).tolist()
-        rows = rows[: max(0, int(sum(f for f in free if f > 0)))]  # each routed stage takes one free place
-        speed = (mean_rate[m] * counts[hosts, m]).tolist()
-        bl = backlog[hosts, m].tolist()
-        ready = state.ready[np.ix_(rows, hosts)].tolist()
-        svc, a, now = float(service_ms[m]), float(work[m]), state.now
-        for r, row in zip(rows.tolist(), ready):
-            best, bfin = -1, np.inf
-            for k in range(len(hosts)):
-                if free[k] <= 0:
-                    continue
-                wait = now + bl[k] / speed[k]
-                f = (row[k] if row[k] > wait else wait) + svc
-                if f < bfin:
-                    best, bfin = k, f
-            if best < 0:
-                break
-            route[r] = hosts[best]
-            free[best] -= 1
-            bl[best] += a
-    return route
+        return np.full(0, -1, dtype=np.int64)
+    room = counts * (y if np.isscalar(y) else np.broadcast_to(y, counts.shape))
+    rate, work = _ms_arrays(scenario)
+    return earliest_finish(np.ascontiguousarray(state.stage_ms, dtype=np.int64), np.ascontiguousarray(state.ready),
+                           np.ascontiguousarray(counts, dtype=np.int64), np.ascontiguousarray(room, dtype=float),
+                           np.asarray(state.inst_node, dtype=np.int64), np.asarray(state.inst_ms, dtype=np.int64),
+                           np.asarray(state.inst_jobs, dtype=np.int64), np.asarray(state.inst_backlog, dtype=float),
+                           rate, work, np.asarray(service_ms, dtype=float), float(state.now))
+
+
+_MS_ARRAYS: dict = {}
+
+
+def _ms_arrays(scenario):
+    """Mean service rate and work of every MS (constant per scenario; cached by identity,
+    since hashing a whole scenario costs more than the routing)."""
+    hit = _MS_ARRAYS.get(id(scenario))
+    if hit is None or hit[0] is not scenario:
+        if len(_MS_ARRAYS) > 32:
+            _MS_ARRAYS.clear()
+        hit = _MS_ARRAYS[id(scenario)] = (scenario, np.array([ms.mean_rate for ms in scenario.microservices], dtype=float),
+                                          np.array([ms.work for ms in scenario.microservices], dtype=float))
+    return hit[1], hit[2]
 
 
 class StaticController:

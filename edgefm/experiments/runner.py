@@ -74,7 +74,7 @@ def _solve_placement(scenario, solver: str, variant: str | None, time_limit: flo
     if solver == "edgefm":  # E24 never fails for overload: it admits what the nodes can serve
         from ..placement.provision import provision
 
-        return provision(scenario, time_limit=20.0 if time_limit is None else min(time_limit, 20.0)), scenario.load
+        return provision(scenario), scenario.load
 
     try:
         return place(scenario, solver=solver, variant=variant, time_limit=time_limit), scenario.load
@@ -194,6 +194,8 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
     if hasattr(ctrl, "shed_admission"):
         extra.update(shed_admission=int(ctrl.shed_admission), shed_hopeless=int(ctrl.shed_hopeless_count),
                      plan_admit_share=float(ctrl.plan.admit_share))
+    if getattr(ctrl, "unservable_ms", None) is not None:
+        extra["literal_unservable_tasks"] = int(ctrl.unservable_tasks)
     fb = getattr(ctrl, "fallback_uses", None)
     if fb is not None:
         extra["fallback_uses"] = int(fb)

@@ -64,7 +64,7 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
                         if solver == "edgefm":  # the provisioning program E24 (its own time limit)
                             from ..placement.provision import provision
 
-                            p = provision(sc, time_limit=min(time_limit, 30.0), gap=max(gap, 1e-3))
+                            p = provision(sc, gap=max(gap, 1e-3))
                         else:
                             p = place(sc, solver=solver, variant=variant, gap=gap, time_limit=time_limit)
                         placements[solver] = (p, time.perf_counter() - t0)

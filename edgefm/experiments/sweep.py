@@ -51,7 +51,7 @@ _THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "B
                 "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 #: Version of the row layout written by :func:`run_cell`; part of every key, so rows
 #: cached by an older layout are never mixed with new ones.
-ROW_SCHEMA = 3
+ROW_SCHEMA = 4
 #: Columns that measure wall time (differ between otherwise identical runs).
 TIMING_COLUMNS = ("wall_s", "controller_s", "decision_ms_max", "decision_ms_median", "decision_ms_p99",
                   "n_placement_seconds", "n_total_wall_s")

@@ -56,12 +56,15 @@ from .queueing import light_servers, max_rate, servers_for
 __all__ = ["Provision", "provision", "stage_budgets", "path_tails", "best_paths"]
 
 #: Version of the program E24; part of the placement cache key, so a change re-solves.
-PROGRAM_VERSION = 8
+PROGRAM_VERSION = 10
 #: Admission weight B of E24 (cost units per admitted task/ms): far above any per-slot cost
 #: of serving one task/ms, so admitting comes first.
 ADMIT_WEIGHT = 1e4
 #: Relative gap of the first (admission) solve: Σα within 0.5 % of its optimum, status and gap reported.
 ADMIT_GAP = 5e-3
+#: Branch-and-bound nodes per solve: the deterministic stop (a time limit depends on the machine and its
+#: load, so two runs of one seed could differ); the time limit only guards against a pathological solve.
+NODE_LIMIT = 2000
 #: Rounds of the locality repair of E24 (pin a late class's shortest path and solve again).
 REPAIR_ROUNDS = 3
 #: γ of E24: cost units per (task/ms × ms) of path excess.
@@ -285,7 +288,7 @@ def _rho(scenario, budget: np.ndarray, eps: float) -> np.ndarray:
             c = servers_for(rate, s, budget[m], eps, 0.0)
             rho[m] = max_rate(c, s, budget[m], eps, 0.0) * s / c
         else:
-            c = light_servers(rate, ms.work, ms.shape, ms.scale, budget[m], eps, scenario.slot_ms)
+            c = light_servers(rate, ms.work, ms.shape, ms.scale, budget[m], eps, scenario.slot_ms, split=True)
             # admission cap: an instance takes at most y_max jobs at once, and a slot's arrivals
             # (Poisson(λΔ)) must find room with probability 1 − ε
             from scipy.stats import poisson
@@ -296,7 +299,7 @@ def _rho(scenario, budget: np.ndarray, eps: float) -> np.ndarray:
     return rho
 
 
-def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", time_limit: float | None = 20.0,
+def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", time_limit: float | None = 300.0,
               gap: float = 1e-3, spread: float | None = 0.5, survivable: bool = False) -> Provision:
     """Solve the ``edgefm`` provisioning program E24 (module doc).
 
@@ -311,7 +314,10 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
         from the mean (ρ_m = 1: the fluid capacity of the bound, the ablation of E22–E23).
     solver : {"scip", "highs"}
     time_limit : float, optional
-        Seconds for the solver; a stop returns the incumbent with its status and gap.
+        Seconds, a safety net only: every solve stops deterministically after
+        :data:`NODE_LIMIT` branch-and-bound nodes (status ``"node_limit"`` with its gap), so the
+        same scenario gives the same plan on any machine; a time-limit stop returns the
+        incumbent with status ``"time_limit"`` and may then depend on the machine.
     spread : float, optional
         Fault tolerance: no node may hold more than this share of any core MS's instances
         (``0.5``: losing any one node leaves at least half of every core pool; light pools are
@@ -485,7 +491,8 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
             lb_full = lb.copy()
             lb_full[nx:nx + na] = ub[nx:nx + na]
             full = solve(MILP(c=c, A=A, lb_row=lo_r, ub_row=hi_r, lb=lb_full, ub=ub, integrality=integ),
-                         solver=solver, time_limit=None if time_limit is None else time_limit / 2, gap=gap)
+                         solver=solver, time_limit=None if time_limit is None else time_limit / 2, gap=gap,
+                         node_limit=NODE_LIMIT)
             if full.status == "infeasible" or not full.ok:
                 full = None
         if full is not None:
@@ -493,7 +500,8 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
             admit_status, admit_gap = "optimal", 0.0
         else:
             first = solve(MILP(c=c1, A=A, lb_row=lo_r, ub_row=hi_r, lb=lb, ub=ub, integrality=integ),
-                          solver=solver, time_limit=None if time_limit is None else time_limit / 2, gap=ADMIT_GAP)
+                          solver=solver, time_limit=None if time_limit is None else time_limit / 2, gap=ADMIT_GAP,
+                          node_limit=NODE_LIMIT)
             first.raise_for_status()
             admit_status, admit_gap = first.status, float(first.gap)
             best = -float(first.objective)
@@ -502,7 +510,7 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
             row = sp.csr_matrix((np.ones(na), (np.zeros(na, int), np.arange(nx, nx + na))), shape=(1, nvar))
             model = MILP(c=c, A=sp.vstack([A, row]).tocsr(), lb_row=np.append(lo_r, best * (1 - 1e-9)),
                          ub_row=np.append(hi_r, np.inf), lb=lb, ub=ub, integrality=integ)
-            res = solve(model, solver=solver, time_limit=time_limit, gap=gap, start=first.x)
+            res = solve(model, solver=solver, time_limit=time_limit, gap=gap, start=first.x, node_limit=NODE_LIMIT)
         res.raise_for_status()
         xr = np.zeros((V, M), dtype=np.int64)
         for k, (v, m) in enumerate(pairs):

@@ -34,6 +34,12 @@ r = λa and θ* the root of EB(θ) = EC(θ). Pr{W > w} ≤ ε therefore holds wh
 θ* ≥ θ_ε = ln(1/ε)/(r w), i.e. when EB(θ_ε) ≤ EC(θ_ε):
 
     c ≥ λΔ (e^{θ_ε a} − 1) / (k ln(1 + θ_ε β Δ)).
+
+That pools the instances' random rates. The engine commits a light job to one
+instance when it is routed, so the ``edgefm`` plan sizes light pools *split*: c
+separate queues, each fed λ/c, each meeting the condition above with k, β of one
+instance (``light_servers(..., split=True)``); pooling would under-size a pool run
+near saturation (a 10-instance pool at 96 % utilisation waited 40 ms on germany50).
 """
 from __future__ import annotations
 
@@ -159,7 +165,7 @@ def rate_table(c_max: int, service: float, budget: float, eps: float, cs2: float
 
 
 def light_servers(rate: float, work: float, shape: float, scale: float, budget: float, eps: float,
-                  slot: float = 1.0) -> int:
+                  slot: float = 1.0, split: bool = False) -> int:
     """Smallest light pool c with Pr{W > budget} ≤ eps by effective capacity (E23b; module doc).
 
     Parameters
@@ -175,6 +181,9 @@ def light_servers(rate: float, work: float, shape: float, scale: float, budget: 
     eps : float
     slot : float
         Slot length Δ (ms).
+    split : bool
+        Size c separate queues, each fed 1/c of the jobs (no pooling of the instances' random
+        rates: jobs are committed to an instance when routed), instead of one pooled queue.
 
     Returns
     -------
@@ -193,8 +202,18 @@ def light_servers(rate: float, work: float, shape: float, scale: float, budget: 
     if rate <= 0:
         return 0
     r = rate * work
-    theta = math.log(1.0 / eps) / (r * max(budget, slot))
-    eb = rate * slot * math.expm1(min(theta * work, 700.0))
-    ec_one = shape * math.log1p(theta * scale * slot)
     stable = math.ceil(r / (shape * scale) * (1 + 1e-9))
-    return max(1, stable, math.ceil(eb / ec_one - 1e-9))
+    if not split:
+        theta = math.log(1.0 / eps) / (r * max(budget, slot))
+        eb = rate * slot * math.expm1(min(theta * work, 700.0))
+        ec_one = shape * math.log1p(theta * scale * slot)
+        return max(1, stable, math.ceil(eb / ec_one - 1e-9))
+    # split: each of c instances is its own queue fed 1/c of the jobs (jobs are committed to an
+    # instance when routed, so the pool does not share its randomness); smallest such c
+    c = max(1, stable)
+    while True:
+        lam = rate / c
+        theta = math.log(1.0 / eps) / (lam * work * max(budget, slot))
+        if lam * slot * math.expm1(min(theta * work, 700.0)) <= shape * math.log1p(theta * scale * slot):
+            return c
+        c += 1

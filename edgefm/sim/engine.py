@@ -23,7 +23,6 @@ it return to waiting and re-route to surviving instances.
 """
 from __future__ import annotations
 
-import bisect
 import math
 import time
 from dataclasses import dataclass
@@ -34,6 +33,7 @@ from ..control.base import Controller, CoreView, Decision, RunContext, State
 from ..errors import DecisionError, SimulationError
 from ..network import network as _network
 from ..rng import stream
+from . import _kernels as _k
 from .result import RunResult, summarize
 
 __all__ = ["Failure", "simulate"]
@@ -53,13 +53,38 @@ class Failure:
     until_ms: float | None = None
 
 
-class _LightInst:
-    __slots__ = ("node", "ms", "uid", "queue", "rem", "busy_since")
+class _Pool:
+    """Light instances as struct-of-arrays: node, MS, remaining work of the head
+    job, and the admitted queue (data-ready time, stage) sorted, at most y_max long.
+    Ids of removed instances are reused."""
 
-    def __init__(self, node, ms, uid):
-        self.node, self.ms, self.uid = node, ms, uid
-        self.queue: list[tuple[float, int]] = []  # (ready time, stage), sorted
-        self.rem = 0.0  # remaining work of the head job (MB); 0 = not started
+    def __init__(self, y_max: int, cap: int = 64):
+        self.Y = max(int(y_max), 1)
+        self.node = np.zeros(cap, dtype=np.int64)
+        self.ms = np.zeros(cap, dtype=np.int64)
+        self.rem = np.zeros(cap)
+        self.qlen = np.zeros(cap, dtype=np.int64)
+        self.q_rt = np.zeros((cap, self.Y))
+        self.q_s = np.zeros((cap, self.Y), dtype=np.int64)
+        self.free: list[int] = list(range(cap - 1, -1, -1))
+
+    def new(self, v: int, m: int) -> int:
+        """A new idle instance of MS ``m`` on node ``v``; returns its id."""
+        if not self.free:
+            n = len(self.node)
+            for name in ("node", "ms", "rem", "qlen", "q_rt", "q_s"):
+                a = getattr(self, name)
+                setattr(self, name, np.concatenate([a, np.zeros_like(a)]))
+            self.free = list(range(2 * n - 1, n - 1, -1))
+        i = self.free.pop()
+        self.node[i], self.ms[i], self.rem[i], self.qlen[i] = v, m, 0.0, 0
+        return i
+
+    def drop(self, i: int) -> None:
+        """Remove instance ``i`` (its id may be reused)."""
+        self.qlen[i] = 0
+        self.rem[i] = 0.0
+        self.free.append(i)
 
 
 class Engine:
@@ -84,6 +109,7 @@ class Engine:
         self.is_core = scenario.is_core
         self.rng_service = stream(seed, "service")
         self.rng_channel = stream(seed, "channel")
+        self.per_mb = np.ascontiguousarray(self.net.per_mb) if self.net.zero_propagation else None
         self._build_tasks(arrivals)
         self._build_core(np.asarray(core_x, dtype=int))
         self.T = int(arrivals.n_slots)
@@ -183,9 +209,13 @@ class Engine:
             out[sel] = self.net.transfer_matrix(bb)[src[sel]]
         return out
 
-    def _release(self, stages: list[int]) -> None:
+    def _release(self, stages) -> None:
         """Compute and cache the data-ready rows of newly released stages."""
-        if stages:
+        if len(stages) and self.net.zero_propagation:
+            _k.ready_rows(np.asarray(stages, dtype=np.int64), self.st_npar, self.st_par, self.st_task, self.st_ms,
+                          self.st_finish, self.st_node, self.task_arrival, self.task_ul, self.task_input,
+                          self.task_gw, self.ms_out, self.per_mb, self.st_rdy)
+        elif len(stages):
             s = np.array(stages, dtype=np.int64)
             self.st_rdy[s] = self._ready(s, -np.inf)
 
@@ -217,18 +247,24 @@ class Engine:
     # ------------------------------------------------------------------ run
     def run(self) -> RunResult:
         sc, dt = self.sc, self.dt
+        V, M = self.V, self.M
         ctx = RunContext(scenario=sc, network=self.net, core_x=self.core_x, n_tasks=self.J,
                          task_type=self.task_type, task_arrival_ms=self.task_arrival,
                          task_deadline_ms=self.task_deadline, rng=stream(self.seed, "policy"),
                          options=self.options, task_user=self.task_user)
         self.ctrl.reset(ctx)
-        buckets: dict[int, list[tuple[int, int]]] = {}
-        core_wait: dict[int, list[int]] = {}  # MS -> waiting core stages
-        light_wait: list[int] = []
-        insts: dict[tuple[int, int], list[_LightInst]] = {}
-        ypar = np.ones((self.V, self.M), dtype=np.int64)
-        node_up = np.ones(self.V, dtype=bool)
-        uid = 0
+        self._active_lo = 0  # tasks before it are all finished or shed
+        # finish events not yet processed: stage, its generation when scheduled, bucket slot
+        pend_s = pend_g = pend_b = np.empty(0, dtype=np.int64)
+        # MS -> waiting core stages, sorted (oldest task first); dict order = dispatch order
+        core_wait: dict[int, np.ndarray] = {}
+        light_wait = np.empty(0, dtype=np.int64)
+        pool = _Pool(sc.control.y_max)
+        self.pool = pool
+        insts: dict[tuple[int, int], list[int]] = {}  # (node, MS) -> instance ids, in creation order
+        dirty = True  # the instance set changed: rebuild the orders below
+        ypar = np.ones((V, M), dtype=np.int64)
+        node_up = np.ones(V, dtype=bool)
         cost = dict(light_deploy=0.0, light_maintain=0.0, light_parallel=0.0)
         c_dp = np.array([m.cost_deploy for m in sc.microservices])
         c_mt = np.array([m.cost_maintain for m in sc.microservices])
@@ -242,11 +278,20 @@ class Engine:
         fe = 0
         light_dem = sc.demand
         base_free = sc.capacity - self.core_use
-        zero_vm = np.zeros((self.V, self.M), dtype=np.int64)
+        zero_vm = np.zeros((V, M), dtype=np.int64)
         prev_counts = zero_vm
+        cost_of = None
         last_par = None
+        # constant per run
+        is_core = self.is_core
+        core_ids = {m: ids for m, ids in self.core_by_ms.items() if len(ids)}
+        core_base = self.ms_work / self.ms_rate  # core service time at work scale 1
+        roots = np.flatnonzero(self.st_npar == 0)  # task-major, so each slot's arrivals are one slice
+        root_ptr = np.searchsorted(roots, self.task_off[self.arr_ptr])
         t = 0
         t_ctrl = 0.0
+        core_mt_node = (self.core_x * c_mt).sum(axis=1)  # (V,) core upkeep per slot on each node
+        core_mt = 0.0
         t0 = time.perf_counter()
         while True:
             now = t * dt
@@ -262,76 +307,97 @@ class Engine:
                                           & self.is_core[self.st_ms])
                     for s in lost:
                         self._reset_stage(s)
-                        core_wait.setdefault(int(self.st_ms[s]), []).append(int(s))
-                    self._release(list(lost))
+                        m = int(self.st_ms[s])
+                        w = core_wait.get(m, np.empty(0, dtype=np.int64))
+                        core_wait[m] = np.insert(w, np.searchsorted(w, s), s)
+                    self._release(lost)
                     stats["lost_jobs"] += len(lost)
                     for key in [k for k in insts if k[0] == v]:
-                        for inst in insts.pop(key):
-                            for _, s in inst.queue:
+                        for i in insts.pop(key):
+                            q = pool.q_s[i, :pool.qlen[i]].copy()
+                            for s in q:
                                 self._reset_stage(s)
-                                light_wait.append(s)
-                                stats["lost_jobs"] += 1
-                            self._release([s for _, s in inst.queue])
+                            light_wait = np.concatenate([light_wait, q])
+                            stats["lost_jobs"] += len(q)
+                            self._release(q)
+                            pool.drop(i)
+                    dirty = True
                 elif not down and not node_up[v]:
                     node_up[v] = True
                     back = np.flatnonzero(self.ci_node == v)
                     self.ci_up[back] = True
                     self.ci_busy[back] = now
-            released: list[int] = []
-            # --- finishes due at this boundary
-            for s, g in buckets.pop(t, ()):
-                if g != self.st_gen[s] or self.task_shed[self.st_task[s]]:
-                    continue
-                c = self.st_child[s]
-                if c < 0:
-                    j = self.st_task[s]
-                    self.task_finish[j] = self.st_finish[s]
-                    self.task_done[j] = True
-                else:
-                    self.st_left[c] -= 1
-                    if self.st_left[c] == 0:
-                        released.append(int(c))
-            # --- arrivals
-            if t < self.T:
-                a, b = self.arr_ptr[t], self.arr_ptr[t + 1]
-                for j in range(a, b):
-                    o = self.task_off[j]
-                    for s in range(o, self.task_off[j + 1]):
-                        if self.st_npar[s] == 0:
-                            released.append(s)
-            self._release(released)
-            for s in released:
-                m = int(self.st_ms[s])
-                if self.is_core[m]:
-                    core_wait.setdefault(m, []).append(s)
-                else:
-                    light_wait.append(s)
+            # core upkeep (E6): every core instance on an up node pays c_mt for this slot, drain included
+            core_mt += float(core_mt_node[node_up].sum())
+            # --- finishes due at this boundary, then arrivals
+            released = roots[root_ptr[t]:root_ptr[t + 1]] if t < self.T else roots[:0]
+            if len(pend_b):
+                due = pend_b == t
+                if due.any():
+                    fin = _k.finish_events(pend_s[due], pend_g[due], self.st_gen, self.task_shed, self.st_task,
+                                           self.st_child, self.st_finish, self.st_left, self.task_finish,
+                                           self.task_done)
+                    later = pend_b > t
+                    pend_s, pend_g, pend_b = pend_s[later], pend_g[later], pend_b[later]
+                    if len(fin):
+                        released = np.concatenate([fin, released])
+            if len(released):
+                self._release(released)
+                rel_ms = self.st_ms[released]
+                core = is_core[rel_ms]
+                if not core.all():
+                    light_wait = np.concatenate([light_wait, released[~core]])
+                if core.any():
+                    cr, cm = released[core], rel_ms[core]
+                    for m in dict.fromkeys(cm.tolist()):  # first-release order
+                        old = core_wait.get(m)
+                        add = np.sort(cr[cm == m])
+                        if old is None or not len(old):
+                            core_wait[m] = add
+                        elif old[-1] < add[0]:
+                            core_wait[m] = np.concatenate([old, add])
+                        else:  # two sorted runs: a stable sort merges them in linear time
+                            core_wait[m] = np.sort(np.concatenate([old, add]), kind="stable")
             # --- core dispatch
-            for m, lst in core_wait.items():
-                if lst:
-                    core_wait[m] = self._dispatch_core(m, lst, now, buckets)
+            new_ev = []
+            for m, w in core_wait.items():
+                if len(w) and m in core_ids:
+                    core_wait[m], es, eg, eb = _k.dispatch_core(
+                        w, core_ids[m], self.ci_busy, self.ci_up, self.ci_node, self.st_rdy, now, dt,
+                        core_base[m], self.min_scale, self.task_scale, self.st_task, self.st_node, self.st_start,
+                        self.st_finish, self.st_gen)
+                    if len(es):
+                        new_ev.append((es, eg, eb))
             # --- controller for light
-            lw = np.array(light_wait, dtype=np.int64)
+            if dirty:
+                keys = sorted(insts)
+                st_order = np.array([i for k in keys for i in insts[k]], dtype=np.int64)
+                sv_order = np.array([i for lst in insts.values() for i in lst], dtype=np.int64)
+                cell = pool.node[st_order] * M + pool.ms[st_order]
+                counts = np.bincount(cell, minlength=V * M).reshape(V, M)
+                key_len = counts.ravel().copy()
+                key_start = np.zeros(V * M, dtype=np.int64)
+                np.cumsum(key_len[:-1], out=key_start[1:])
+                inst_node, inst_ms = pool.node[st_order], pool.ms[st_order]
+                inst_w = self.ms_work[inst_ms]
+                sv_shape, sv_scale = self.ms_shape[pool.ms[sv_order]], self.ms_scale[pool.ms[sv_order]]
+                dirty = False
+            lw = light_wait
             ready = np.maximum(self.st_rdy[lw], now)
-            inst_list = [i for k in sorted(insts) for i in insts[k]]
-            counts = np.zeros((self.V, self.M), dtype=np.int64)
-            busy = np.zeros((self.V, self.M), dtype=np.int64)
-            for i in inst_list:
-                counts[i.node, i.ms] += 1
-                if i.queue:
-                    busy[i.node, i.ms] += 1
-            free = sc.capacity - self.core_use - counts @ light_dem if inst_list else base_free
+            jobs = pool.qlen[st_order]
+            has = jobs > 0
+            busy = np.bincount(cell[has], minlength=V * M).reshape(V, M)
+            rem = pool.rem[st_order]
+            backlog = np.where(has, jobs * inst_w - np.where(rem > 0, inst_w - rem, 0.0), 0.0)
+            free = sc.capacity - self.core_use - counts @ light_dem if len(st_order) else base_free
             if not node_up.all():
                 free = np.where(node_up[:, None], free, 0.0)
-            active = (lambda t=t: np.flatnonzero((self.task_slot <= t) & ~self.task_done & ~self.task_shed))
+            active = (lambda t=t: self._active(t))
             state = State(
                 t=t, now=now, stage=lw, stage_ms=self.st_ms[lw], stage_task=self.st_task[lw], ready=ready,
-                inst_node=np.array([i.node for i in inst_list], dtype=np.int64),
-                inst_ms=np.array([i.ms for i in inst_list], dtype=np.int64),
-                inst_jobs=np.array([len(i.queue) for i in inst_list], dtype=np.int64),
-                inst_backlog=np.array([self._backlog(i) for i in inst_list]),
-                light_counts=counts, busy_counts=busy, parallelism=ypar.copy(), free_capacity=free,
-                node_up=node_up.copy(), _active=active, _core=lambda cw=core_wait: self._core_view(cw),
+                inst_node=inst_node.copy(), inst_ms=inst_ms.copy(), inst_jobs=jobs, inst_backlog=backlog,
+                light_counts=counts.copy(), busy_counts=busy, parallelism=ypar.copy(), free_capacity=free,
+                node_up=node_up.copy(), _active=active, _core=lambda cw=dict(core_wait): self._core_view(cw),
             )
             tc = time.perf_counter()
             dec = self.ctrl.decide(state)
@@ -343,20 +409,20 @@ class Engine:
             # --- apply: shedding, parallelism, instance counts (E8), routing
             shed_now = 0
             if dec.shed is not None and len(dec.shed):
-                shed_now = n_shed = self._shed(np.asarray(dec.shed, dtype=np.int64), core_wait, insts)
+                shed_now = n_shed = self._shed(np.asarray(dec.shed, dtype=np.int64), core_wait, st_order)
                 if n_shed:
                     stats["shed_decisions"] = stats.get("shed_decisions", 0) + n_shed
-                    light_wait = [s for s in light_wait if not self.task_shed[self.st_task[s]]]
+                    light_wait = light_wait[~self.task_shed[self.st_task[light_wait]]]
             if dec.parallelism is not None and not (last_par is not None and np.array_equal(dec.parallelism, last_par)):
                 last_par = np.array(dec.parallelism, copy=True)
-                y = np.broadcast_to(np.asarray(dec.parallelism, dtype=np.int64), (self.V, self.M))
+                y = np.broadcast_to(np.asarray(dec.parallelism, dtype=np.int64), (V, M))
                 if (y < 1).any():
                     raise DecisionError(f"slot {t}: parallelism must be >= 1")
                 ypar = np.minimum(y, sc.control.y_max).copy()
             if dec.light_counts is not None and not np.array_equal(dec.light_counts, counts):
                 want = np.asarray(dec.light_counts, dtype=np.int64).copy()
-                if want.shape != (self.V, self.M):
-                    raise DecisionError(f"slot {t}: light_counts must have shape {(self.V, self.M)}, got {want.shape}")
+                if want.shape != (V, M):
+                    raise DecisionError(f"slot {t}: light_counts must have shape {(V, M)}, got {want.shape}")
                 want[:, self.is_core] = 0
                 if (want < 0).any():
                     raise DecisionError(f"slot {t}: negative light instance count")
@@ -374,85 +440,72 @@ class Engine:
                         f"{use[v, k]:.3g}, node has {sc.capacity[v, k] if node_up[v] else 0.0:.3g}"
                         + ("" if node_up[v] else " (node is down)"))
                 for v, m in zip(*np.nonzero(want != counts)):
-                    lst = insts.setdefault((int(v), int(m)), [])
+                    v, m = int(v), int(m)
+                    lst = insts.setdefault((v, m), [])
                     d = int(want[v, m] - counts[v, m])
                     if d > 0:
-                        for _ in range(d):
-                            lst.append(_LightInst(int(v), int(m), uid))
-                            uid += 1
+                        lst.extend(pool.new(v, m) for _ in range(d))
                     else:
-                        idle = [i for i in lst if not i.queue]
+                        idle = [i for i in lst if not pool.qlen[i]]
                         for i in idle[len(idle) + d:] if d < 0 else []:
                             lst.remove(i)
+                            pool.drop(i)
                         if not lst:
-                            del insts[(int(v), int(m))]
+                            del insts[(v, m)]
+                dirty = True
                 counts = want
             if dec.route is not None and len(lw):
                 route = np.asarray(dec.route, dtype=np.int64)
                 if route.shape != lw.shape:
                     raise DecisionError(f"slot {t}: route must have one entry per waiting stage ({len(lw)}), got {route.shape}")
-                keep = []
                 if shed_now:
                     route = np.where(self.task_shed[self.st_task[lw]], -2, route)
-                for r, s in enumerate(lw):
-                    v = int(route[r])
-                    if v == -2:  # shed this slot
-                        continue
-                    if v < 0:
-                        keep.append(int(s))
-                        continue
-                    m = int(self.st_ms[s])
-                    lst = insts.get((v, m))
-                    if not lst:
-                        raise DecisionError(f"slot {t}: stage routed to node {sc.nodes[v].name} which runs no "
-                                            f"instance of {sc.microservices[m].name}")
-                    cap = ypar[v, m]
-                    best = min(lst, key=lambda i: len(i.queue))
-                    if len(best.queue) >= cap:
-                        stats["overflow"] += 1
-                        keep.append(int(s))
-                        continue
-                    rt = float(ready[r, v])
-                    bisect.insort(best.queue, (rt, int(s)))
-                    self.st_node[s] = v
-                light_wait = keep
+                if dirty:  # instance lists per (node, MS) after this decision
+                    kl = np.zeros(V * M, dtype=np.int64)
+                    ids = []
+                    for (v, m) in sorted(insts):
+                        kl[v * M + m] = len(insts[(v, m)])
+                        ids += insts[(v, m)]
+                    key_ids, key_len = np.array(ids, dtype=np.int64), kl
+                    key_start = np.zeros(V * M, dtype=np.int64)
+                    np.cumsum(key_len[:-1], out=key_start[1:])
+                else:
+                    key_ids = st_order
+                light_wait, n_over, err = _k.route_light(
+                    lw, route, ready, self.st_ms, M, key_start, key_len, key_ids, ypar, pool.qlen, pool.q_rt,
+                    pool.q_s, self.st_node)
+                stats["overflow"] += int(n_over)
+                if err >= 0:
+                    v, m = int(route[err]), int(self.st_ms[lw[err]])
+                    raise DecisionError(f"slot {t}: stage routed to node {sc.nodes[v].name} which runs no "
+                                        f"instance of {sc.microservices[m].name}")
             # --- light service in [now, now + dt)
-            for (_, m), lst in insts.items():
-                busy_i = [i for i in lst if i.queue]
-                if not busy_i:
-                    continue
-                f = self.rng_service.gamma(self.ms_shape[m], self.ms_scale[m], size=len(busy_i))
-                end = now + dt
-                for inst, rate in zip(busy_i, f):
-                    cur = now
-                    q = inst.queue
-                    while q:
-                        rt, s = q[0]
-                        if rt >= end:
-                            break
-                        if inst.rem == 0.0:
-                            inst.rem = self.ms_work[m] * 1.0
-                            self.st_start[s] = max(cur, rt)
-                        cur = max(cur, rt)
-                        if rate <= 0:
-                            break
-                        need = inst.rem / rate
-                        if cur + need <= end:
-                            cur += need
-                            inst.rem = 0.0
-                            q.pop(0)
-                            self.st_finish[s] = cur
-                            buckets.setdefault(int(math.ceil(cur / dt)), []).append((s, int(self.st_gen[s])))
-                        else:
-                            inst.rem -= rate * (end - cur)
-                            break
+            if dirty:
+                sv_all = np.array([i for lst in insts.values() for i in lst], dtype=np.int64)
+                sv_sh, sv_sc = self.ms_shape[pool.ms[sv_all]], self.ms_scale[pool.ms[sv_all]]
+            else:
+                sv_all, sv_sh, sv_sc = sv_order, sv_shape, sv_scale
+            on = pool.qlen[sv_all] > 0
+            if on.any():
+                rates = self.rng_service.gamma(sv_sh[on], sv_sc[on])
+                es, eg, eb = _k.light_service(sv_all[on], rates, pool.ms, pool.rem, pool.qlen, pool.q_rt, pool.q_s,
+                                              self.ms_work, now, dt, self.st_start, self.st_finish, self.st_gen)
+                if len(es):
+                    new_ev.append((es, eg, eb))
+            if new_ev:
+                pend_s = np.concatenate([pend_s] + [e[0] for e in new_ev])
+                pend_g = np.concatenate([pend_g] + [e[1] for e in new_ev])
+                pend_b = np.concatenate([pend_b] + [e[2] for e in new_ev])
             # --- cost of this slot (E7)
-            n_inst = int(counts.sum())
+            if counts is not cost_of:  # the slot's sums depend on the counts only: reuse them while unchanged
+                cost_of, n_inst = counts, int(counts.sum())
+                mt, pl = float((counts * c_mt).sum()), float((counts * c_pl).sum())
             if n_inst or prev_counts is not zero_vm:
-                inc = np.maximum(0, counts - prev_counts)
-                cost["light_deploy"] += float((inc * c_dp).sum())
-                cost["light_maintain"] += float((counts * c_mt).sum())
-                cost["light_parallel"] += float((counts * c_pl).sum())
+                if prev_counts is not counts:  # (no increase when unchanged: += 0.0)
+                    inc = np.maximum(0, counts - prev_counts)
+                    cost["light_deploy"] += float((inc * c_dp).sum())
+                cost["light_maintain"] += mt
+                cost["light_parallel"] += pl
                 stats["light_instance_slots"] += n_inst
                 prev_counts = counts if n_inst else zero_vm
             light_series.append(n_inst)
@@ -468,20 +521,25 @@ class Engine:
                 if t >= self.max_slot:
                     break
         wall = time.perf_counter() - t0
-        T_core = self.T
         core_deploy = float((self.core_x * c_dp).sum())
-        core_maintain = float((self.core_x * c_mt).sum() * T_core)
+        core_maintain = core_mt  # over every simulated slot (arrivals and drain), up nodes only
+        stats["drain_slots"] = max(0, t - self.T)
         return summarize(self, t, wall, t_ctrl, np.array(dec_times), dict(
             core_deploy=core_deploy, core_maintain=core_maintain, **cost), stats,
             np.array(light_series), np.array(wait_series))
 
+    def _active(self, t: int) -> np.ndarray:
+        """Ids of tasks arrived by slot ``t``, neither finished nor shed (ascending)."""
+        hi = int(self.arr_ptr[min(t + 1, self.T)]) if self.T else 0
+        ids, self._active_lo = _k.active_tasks(min(self._active_lo, hi), hi, self.task_done, self.task_shed)
+        return ids
+
     def _core_view(self, core_wait: dict) -> CoreView:
-        ws = [s for m in sorted(core_wait) for s in core_wait[m]]
-        w = np.array(ws, dtype=np.int64)
+        w = np.concatenate([np.empty(0, dtype=np.int64)] + [core_wait[m] for m in sorted(core_wait)])
         return CoreView(inst_ms=self.ci_ms, inst_node=self.ci_node, inst_free_at=self.ci_busy.copy(),
                         inst_up=self.ci_up.copy(), wait_stage=w, wait_ms=self.st_ms[w], wait_task=self.st_task[w])
 
-    def _shed(self, tasks: np.ndarray, core_wait: dict, insts: dict) -> int:
+    def _shed(self, tasks: np.ndarray, core_wait: dict, inst_ids: np.ndarray) -> int:
         """Drop ``tasks`` (see :attr:`Decision.shed`); returns how many were newly shed."""
         tasks = tasks[(tasks >= 0) & (tasks < self.J)]
         tasks = np.unique(tasks[~self.task_done[tasks] & ~self.task_shed[tasks]])
@@ -489,72 +547,18 @@ class Engine:
             return 0
         self.task_shed[tasks] = True
         sh = self.task_shed
-        for m, lst in core_wait.items():
-            if lst:
-                core_wait[m] = [s for s in lst if not sh[self.st_task[s]]]
-        for lst in insts.values():
-            for inst in lst:
-                q = inst.queue
-                if q and any(sh[self.st_task[s]] for _, s in q):
-                    head = q[0] if inst.rem > 0 else None  # a started job finishes
-                    inst.queue = [e for e in q if e is head or not sh[self.st_task[e[1]]]]
+        for m, w in core_wait.items():
+            if len(w):
+                core_wait[m] = w[~sh[self.st_task[w]]]
+        p = self.pool
+        _k.shed_queues(inst_ids, p.rem, p.qlen, p.q_rt, p.q_s, self.st_task, sh)
         return len(tasks)
-
-    def _backlog(self, inst: _LightInst) -> float:
-        if not inst.queue:
-            return 0.0
-        w = self.ms_work[inst.ms]
-        return len(inst.queue) * w - (w - inst.rem if inst.rem > 0 else 0.0)
 
     def _reset_stage(self, s):
         self.st_gen[s] += 1
         self.st_node[s] = -1
         self.st_start[s] = np.nan
         self.st_finish[s] = np.inf
-
-    def _dispatch_core(self, m: int, waiting: list[int], now: float, buckets) -> list[int]:
-        """Dispatch the waiting stages of core MS ``m``, oldest task first, each to
-        the available instance (up, free before the slot ends) where it starts
-        earliest; the others wait a slot. Returns the stages still waiting."""
-        ids = self.core_by_ms[m]
-        if not len(ids):
-            return waiting
-        end = now + self.dt
-        busy = self.ci_busy[ids].tolist()
-        up = self.ci_up[ids].tolist()
-        avail = [k for k in range(len(ids)) if up[k] and busy[k] <= end]
-        if not avail:
-            return waiting
-        w = np.sort(np.array(waiting, dtype=np.int64), kind="stable")  # stage ids are task-major: oldest first
-        svc_min = self.ms_work[m] / self.ms_rate[m] * self.min_scale
-        # no more stages than this can start before the slot ends
-        n = min(len(w), len(avail) + int(sum(end - max(busy[k], now) for k in avail) / svc_min) + 1)
-        head = w[:n]
-        rows = np.maximum(self.st_rdy[head][:, self.ci_node[ids]], now).tolist()
-        svc = (self.ms_work[m] / self.ms_rate[m] * self.task_scale[self.st_task[head]]).tolist()
-        gen = self.st_gen
-        done = n
-        for r, s in enumerate(head.tolist()):
-            row = rows[r]
-            best, bstart = -1, math.inf
-            for k in avail:
-                st = row[k] if row[k] > busy[k] else busy[k]
-                if st < bstart:
-                    best, bstart = k, st
-            fin = bstart + svc[r]
-            busy[best] = fin
-            i = int(ids[best])
-            self.st_node[s] = self.ci_node[i]
-            self.st_start[s] = bstart
-            self.st_finish[s] = fin
-            buckets.setdefault(math.ceil(fin / self.dt), []).append((s, int(gen[s])))
-            if fin > end:
-                avail.remove(best)
-                if not avail:
-                    done = r + 1
-                    break
-        self.ci_busy[ids] = busy
-        return w[done:].tolist()
 
 
 def simulate(scenario, arrivals, core_x, controller: Controller, seed: int = 0, failures=(),

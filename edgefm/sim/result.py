@@ -15,7 +15,9 @@ class RunResult:
     ``on_time_ratio`` = on-time tasks / all arrivals. ``arrivals = on_time +
     late + unfinished + shed`` always (``shed``: tasks a controller dropped
     through :attr:`~edgefm.control.Decision.shed`; 0 for methods that never shed). Costs follow E6–E7: core deployment and
-    maintenance (maintenance over the T arrival slots), light deployment,
+    maintenance (maintenance of every core instance on an up node over every
+    simulated slot, the drain after the T arrival slots included, like the light
+    instances; ``counters["drain_slots"]`` is the drain's length), light deployment,
     maintenance and parallelism over every simulated slot.
     """
 
