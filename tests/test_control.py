@@ -195,7 +195,7 @@ def test_proposed_on_hand_state(paper):
 def test_fallback_is_counted(paper):
     sc = paper
     m = sc.ms_index("post_crossmodal")
-    c = ProposedController("ec")
+    c = ProposedController("ec", fallback=True)
     c.reset(ctx_for(sc))
     assert c.fb[m, 2] and not c.fb[m, 1]  # r(2) >= k beta in this scenario: no theta*
     ready = np.full((1, sc.n_nodes), 50.0)
