@@ -4,13 +4,13 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.installed
 
-.PHONY: venv nbfilter test quick reproduce lab bench clean
+.PHONY: venv nbfilter test quick reproduce lab bench docs gallery clean
 venv: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,docs]"
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (edgefm)" >/dev/null
 	$(MAKE) --no-print-directory nbfilter
 	touch $(STAMP)
@@ -36,6 +36,13 @@ LAB_ARGS ?=
 lab: venv  ## JupyterLab at the project root (results/, data/ reachable), notebooks/ in view; e.g. LAB_ARGS=--allow-root
 	$(VENV)/bin/jupyter lab --ServerApp.root_dir=$(CURDIR) --LabApp.default_url=/lab/tree/notebooks $(LAB_ARGS)
 
+docs: venv  ## the documentation site from existing results (no notebook runs), docs/_build/html
+	$(PY) -m sphinx -W --keep-going -q -b html docs docs/_build/html
+	@echo "site: docs/_build/html/index.html"
+
+gallery: venv  ## copy a full run's headline figures and summaries into docs/gallery (after make reproduce)
+	$(PY) docs/sitegen.py gallery
+
 BENCH_REV ?= dc14b82
 bench: venv  ## speed benchmarks (medians printed; figures in results/bench/NAME.json)
 	$(PY) benchmarks/bench_sim.py --rev $(BENCH_REV)
@@ -44,4 +51,4 @@ bench: venv  ## speed benchmarks (medians printed; figures in results/bench/NAME
 	  *) $(PY) $$b || exit 1;; esac; done
 
 clean:
-	rm -rf results .pytest_cache
+	rm -rf results .pytest_cache docs/_build docs/_generated

@@ -1,4 +1,4 @@
-"""Speed of the tier-2 controllers: paper scenario at 2× load, T = 1000 (MODEL.md §9 "per-slot controller time").
+"""Speed of the tier-2 controllers: paper scenario at 2× load, T = 1000 (docs/model.md §9, per-slot decision times).
 
 Runs every method on the same arrivals and core placement (the E14 SCIP
 placement of the 1× scenario: E14 at 2× is infeasible for seed 0; pass

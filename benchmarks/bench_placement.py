@@ -1,4 +1,4 @@
-"""Benchmark: E14 on the paper scenario, seeds 0–9 (MODEL.md §5c).
+"""Benchmark: E14 on the paper scenario, seeds 0–9 (docs/model.md §5.8).
 
 For each variant, one exact solve at κ = 0 with ``place``'s default (``method="auto"``: the node DP
 for the literal variant, SCIP on the whole program for the bounded one) — the single-solve time —,

@@ -1,4 +1,4 @@
-"""Benchmark: the literal E14 over many paper-scenario draws, the node DP against SCIP (MODEL.md §5c).
+"""Benchmark: the literal E14 over many paper-scenario draws, the node DP against SCIP (docs/model.md §5.8).
 
 For every draw × load × κ, one solve with ``place``'s default (``method="auto"``: the node DP,
 handing over to SCIP past its limits) and one with SCIP on the whole program (``method="direct"``),

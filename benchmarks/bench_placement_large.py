@@ -1,4 +1,4 @@
-"""Benchmark: E14 on a ≥ 50-node topohub network with ≥ 12 core MSs (MODEL.md §5c).
+"""Benchmark: E14 on a ≥ 50-node topohub network with ≥ 12 core MSs (docs/model.md §5.8).
 
 germany50 (sndlib) with one ED per site (100 nodes) and two FMs (12 core MSs), literal E14 at κ = 0,
 load 1, seeds 0..n-1. Target: within 1 % proven gap in under 60 s. For each seed: SCIP with

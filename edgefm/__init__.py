@@ -3,7 +3,8 @@
 Tier 1 places core microservices with an integer program (SCIP); tier 2
 orchestrates light microservices each slot with effective capacity and
 Lyapunov drift-plus-penalty; a slotted simulator measures on-time completion
-and cost. The model and its equations (E1–E21) are in ``notebooks/00_system_model.ipynb``.
+and cost. The model and its equations (E1–E21) are in ``docs/model.md`` (derived on the paper's
+scenario in ``notebooks/00_system_model.ipynb``).
 
 The public API is flat: ``edgefm.sample_scenario``, ``edgefm.Network``, ...
 Heavy modules (solvers, plotting, dask) load on first use.

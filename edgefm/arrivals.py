@@ -1,4 +1,4 @@
-"""The arrivals table every workload generator returns (MODEL.md §8).
+"""The arrivals table every workload generator returns (docs/model.md §8.2).
 
 :class:`Arrivals` holds one row per task (slot, user, task type, payload, work scale);
 :func:`horizon` and :func:`payload_mb` are the two scenario facts every generator needs.

@@ -7,7 +7,7 @@ and Pr{D > g} ~ gamma exp(-theta* r g) with gamma ~ r / (k beta) gives
     g_eps(y) = max(slot, y a / (k beta), ln(r / (k beta eps)) / (theta* r))      (E21)
 
 (Wu & Negi, IEEE TWC 2003). No theta* exists when r >= k beta: the bound is infinite,
-or, with ``fallback=True``, the mean service time y a / (k beta) (MODEL.md §10: every
+or, with ``fallback=True``, the mean service time y a / (k beta) (docs/model.md §6.2: every
 stage must stay servable; the table's ``fallback_mask`` counts those entries). The
 mean-rate variant g_avg(y) = max(slot, y a / (k beta)) is the PropAvg ablation.
 """

@@ -1,4 +1,4 @@
-"""Payload-dependent transfer delays over the edge network (MODEL.md §1, E1–E2).
+"""Payload-dependent transfer delays over the edge network (docs/model.md §1, E1–E2).
 
 Moving b MB from node u to node v costs
 

@@ -1,4 +1,4 @@
-"""Replay of real LLM inference traces as the arrival process (MODEL.md §8, beyond).
+"""Replay of real LLM inference traces as the arrival process (docs/model.md §8.2).
 
 The Azure LLM inference traces (2023; Patel et al., "Splitwise: Efficient
 generative LLM inference using phase splitting", ISCA 2024; Azure/AzurePublicDataset,

@@ -1,4 +1,4 @@
-"""Task arrival processes (MODEL.md §8): Poisson, MMPP and trace replay.
+"""Task arrival processes (docs/model.md §8.2): Poisson, MMPP and trace replay.
 
 Every generator returns an :class:`Arrivals` table, one row per task, sorted by
 slot, then user, then task type. A task counted in slot t arrives at the slot
@@ -45,7 +45,7 @@ def _from_counts(scenario: Scenario, counts: np.ndarray, process: str) -> Arriva
 
 def poisson_arrivals(scenario: Scenario, seed: int | np.random.Generator = 0,
                      n_slots: int | None = None) -> Arrivals:
-    """Independent Poisson arrivals per (user, type, slot) (MODEL.md §8).
+    """Independent Poisson arrivals per (user, type, slot) (docs/model.md §8.2).
 
     Draws z_{u,n,t} ~ Poisson(λ_{u,n} Δ) for every slot t < T, user u and type n
     in one vectorised call, with λ = ``scenario.arrival_rates`` (the load

@@ -1,4 +1,4 @@
-"""Tests of the tier-2 controllers (MODEL.md §6–7): hand-checked rules and end-to-end runs."""
+"""Tests of the tier-2 controllers (docs/model.md §6–7): hand-checked rules and end-to-end runs."""
 from __future__ import annotations
 
 import itertools
@@ -195,7 +195,7 @@ def test_proposed_on_hand_state(paper):
 def test_fallback_is_counted(paper):
     sc = paper
     m = sc.ms_index("post_crossmodal")
-    c = ProposedController("ec", fallback=True)  # the servable rule ("proposed+fallback"; the literal default has none)
+    c = ProposedController("ec", fallback=True)
     c.reset(ctx_for(sc))
     assert c.fb[m, 2] and not c.fb[m, 1]  # r(2) >= k beta in this scenario: no theta*
     ready = np.full((1, sc.n_nodes), 50.0)

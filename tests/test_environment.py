@@ -14,7 +14,7 @@ def _norm(name: str) -> str:
 
 def _pip_pins():
     proj = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    reqs = proj["dependencies"] + proj["optional-dependencies"]["dev"]
+    reqs = proj["dependencies"] + [r for extra in proj["optional-dependencies"].values() for r in extra]
     pins = {}
     for r in reqs:
         m = re.fullmatch(r"([A-Za-z0-9_.\-\[\]]+)==([^;\s]+)", r.strip())

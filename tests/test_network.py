@@ -1,4 +1,4 @@
-"""Payload-dependent transfer delays (Eq. E2, MODEL.md §1)."""
+"""Payload-dependent transfer delays (Eq. E2, docs/model.md §1)."""
 from __future__ import annotations
 
 import itertools

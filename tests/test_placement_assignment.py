@@ -1,4 +1,4 @@
-"""Assignment form (MODEL.md §5b): brute force, SCIP vs HiGHS, N−1 properties, infeasibility messages."""
+"""Assignment form (docs/model.md §5.7): brute force, SCIP vs HiGHS, N−1 properties, infeasibility messages."""
 import itertools
 import math
 

@@ -1,4 +1,4 @@
-"""Scenario files: validation errors, seeded sampling, the paper scenario (MODEL.md §1, §2, §8)."""
+"""Scenario files: validation errors, seeded sampling, the paper scenario (docs/model.md §1, §2, §8.1)."""
 from __future__ import annotations
 
 import copy
@@ -110,13 +110,13 @@ def test_sampled_values_lie_within_their_ranges(seed):
     for u, us in zip(s.users, spec.users):
         for x, r in zip(u.rates, us.rates):
             within(x, r)
-    # and the Table I numbers themselves (MODEL.md §8)
+    # and the Table I numbers themselves (docs/model.md §8.1)
     assert ((s.deadlines >= 50) & (s.deadlines <= 100)).all()
     assert ((s.base_rates >= 0.15) & (s.base_rates <= 1.5)).all()
     assert all(0.1 <= lk.rate <= 1.0 and lk.propagation == 0.0 for lk in s.links)
 
 
-PAPER_DAGS = {  # MODEL.md §2, parent -> child
+PAPER_DAGS = {  # docs/model.md §2, parent -> child
     "open_qa": {("text_pre", "text_enc"), ("text_enc", "projection_c"), ("projection_c", "reasoning"),
                 ("reasoning", "post_qa")},
     "cross_modal": {("text_pre", "text_enc"), ("image_pre", "image_enc"), ("text_enc", "projection_c"),

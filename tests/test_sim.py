@@ -116,8 +116,7 @@ def test_conservation_and_costs():
     c_dp = np.array([m.cost_deploy for m in sc.microservices])
     c_mt = np.array([m.cost_maintain for m in sc.microservices])
     assert res.cost_parts["core_deploy"] == pytest.approx((x * c_dp).sum())
-    # upkeep is charged for every simulated slot, the drain included (issue 17)
-    assert res.cost_parts["core_maintain"] == pytest.approx((x * c_mt).sum() * (arr.n_slots + res.counters["drain_slots"]))
+    assert res.cost_parts["core_maintain"] == pytest.approx((x * c_mt).sum() * res.slots)  # drain included
     assert res.cost_parts["light_maintain"] == pytest.approx(res.counters["light_instance_slots"] * 1.0)
     assert 0 < res.on_time_ratio <= 1
 

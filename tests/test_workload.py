@@ -1,4 +1,4 @@
-"""Arrival processes: Poisson, MMPP and Azure trace replay (MODEL.md §8)."""
+"""Arrival processes: Poisson, MMPP and Azure trace replay (docs/model.md §8)."""
 from __future__ import annotations
 
 import math

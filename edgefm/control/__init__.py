@@ -1,4 +1,4 @@
-"""Tier-2 controllers (MODEL.md §6–7): one class per method, one registry entry each.
+"""Tier-2 controllers (docs/model.md §6–7): one class per method, one registry entry each.
 
 >>> from edgefm.control import METHODS, REGISTRY
 >>> METHODS

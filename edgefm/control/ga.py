@@ -1,4 +1,4 @@
-"""``ga``: a per-slot genetic algorithm over light instance counts (MODEL.md §7).
+"""``ga``: a per-slot genetic algorithm over light instance counts (docs/model.md §7).
 
 Genes are the instance counts x_{v,m} of the light MSs with waiting stages on
 the up nodes, bounded below by the busy count and above by what fits (E8) and
@@ -396,7 +396,7 @@ class _KernelEval:
 
 
 class GAController:
-    """Per-slot GA over light instance counts (the GA baseline of MODEL.md §7).
+    """Per-slot GA over light instance counts (the GA baseline of docs/model.md §7).
 
     Attributes
     ----------

@@ -1,6 +1,6 @@
 """``hpa``: the Kubernetes Horizontal Pod Autoscaler rule per light MS and node.
 
-Per (node v, light MS m) and slot (MODEL.md §7 [beyond]):
+Per (node v, light MS m) and slot (docs/model.md §7 [beyond]):
 
 - utilisation u = offered work / service capacity of the current replicas in one
   slot, ``(backlog_{v,m} + a_m · waiting_{v,m}) / (x_{v,m} · k_m β_m · Δ)``,

@@ -1,4 +1,4 @@
-"""``lbrr``: load-balanced light scaling with round-robin routing (MODEL.md §7).
+"""``lbrr``: load-balanced light scaling with round-robin routing (docs/model.md §7).
 
 Each slot, for every light MS m with waiting stages: keep its busy instances
 (and idle ones up to the ⌈(admitted + waiting) / y⌉ the MS needs), then add

@@ -11,7 +11,7 @@ minimises the drift-plus-penalty bound (Eq. E19; Neely 2010)
     η · C_light(t) + Σ_{waiting light stages s} H_{j(s)} · d̂_s,
 
 with C_light(t) of Eq. E7 and d̂_s the predicted delay of stage s. Choices made
-here where MODEL.md §6 leaves room (all documented, all exercised by tests):
+here where docs/model.md §6.3–6.4 leaves room (all documented, all exercised by tests):
 
 - ``age`` is measured at the slot boundary ``now`` (the decision time), the
   update runs once per slot for the tasks active in that slot, and a task's
@@ -43,7 +43,7 @@ class LatencyDebt:
     arrival_ms, deadline_ms : array, shape (J,)
         Arrival time and deadline D_n of every task of the run.
     h_min : float
-        Floor H_min (MODEL.md §6: 1).
+        Floor H_min (docs/model.md §6.3: 1).
 
     Examples
     --------
@@ -92,7 +92,7 @@ def light_cost(counts, prev, c_dp, c_mt, c_pl, light=None) -> float:
 
 
 def unassigned_penalty(deadline_ms, slot_ms: float) -> np.ndarray:
-    """Delay charged to a stage left waiting: ``2 D_n + Δ`` (MODEL.md §6)."""
+    """Delay charged to a stage left waiting: ``2 D_n + Δ`` (docs/model.md §6.4)."""
     return 2.0 * np.asarray(deadline_ms, dtype=float) + slot_ms
 
 

@@ -1,6 +1,6 @@
 """``proposed`` / ``propavg``: Algorithm 1, the greedy drift-plus-penalty controller.
 
-Each slot (MODEL.md §6):
+Each slot (docs/model.md §6.5):
 
 1. update the latency debts H_j (Eq. E18, :class:`~edgefm.control.lyapunov.LatencyDebt`);
 2. start from the busy light instances (plus, with ``keep_alive > 0``, idle
@@ -23,12 +23,12 @@ multiset of the instances' free levels {o_i+1, …, y}, so a node is a sorted li
 of g values and routing a stage is a scan over hosting nodes (no heaps). The g
 table is computed once per run.
 
-Choices (documented, MODEL.md §6 leaves them open): parallelism is y = y_max
+Choices (documented, docs/model.md §6.5 leaves them open): parallelism is y = y_max
 everywhere — y only caps admission and E7 charges c_pl per instance, so a
 larger cap never costs and routing already decides the occupancy. A stage whose
 best d̂ exceeds the unassigned penalty 2D_n + Δ is left waiting.
 
-Servable rule (literal by default, as the paper states it): with ``fallback=True`` (the registered
+Servable rule (docs/model.md §6.2; literal by default, as the paper states it): with ``fallback=True`` (the registered
 variant ``proposed+fallback``) an occupancy whose g_ε has
 no θ* uses the mean service time; every routed stage placed at such an
 occupancy increments :attr:`ProposedController.fallback_uses`.
@@ -368,7 +368,7 @@ def solve_greedy(problem: SlotProblem, g: np.ndarray, tol: float = 1e-9) -> Gree
 
 
 class ProposedController:
-    """Algorithm 1 (MODEL.md §6) with g_ε (``kind="ec"``, Proposed) or g_avg (``kind="avg"``, PropAvg).
+    """Algorithm 1 (docs/model.md §6.5) with g_ε (``kind="ec"``, Proposed) or g_avg (``kind="avg"``, PropAvg).
 
     Parameters
     ----------
@@ -382,7 +382,7 @@ class ProposedController:
         False (default): the paper's literal E21 rule, an occupancy with no θ* is never used (a light
         MS with none at occupancy 1 is never admitted, with a :class:`~edgefm.errors.MethodWarning`
         and ``unservable_tasks`` counted). True: the mean-time fallback there (mean service
-        time where g_ε(y) = ∞).
+        time where g_ε(y) = ∞; docs/model.md §6.2).
     eta, epsilon, y_max, h_min : optional
         Override ``scenario.control``.
     compare : bool

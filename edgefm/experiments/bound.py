@@ -26,7 +26,7 @@ prove that deadlines can be met.
 Two instance counts summarise the same program:
 
 * ``busy_instances_needed`` = Σ_m W_m / f_m, the mean number of core instances
-  busy at once (Little's law; the occupancy demand N_m of MODEL.md §5a.4
+  busy at once (Little's law; the occupancy demand N_m of docs/model.md §5.4
   before its ceiling);
 * ``instances_capacity`` = φ* · Σ_m W_m / f_m, how many busy core instances of
   the same mix (proportional to the needs) the nodes can hold; φ* is not

@@ -1,4 +1,4 @@
-"""Fault-tolerance experiment: on-time ratio when one node fails mid-run (MODEL.md §8 [beyond], §5a E17, §5b).
+"""Fault-tolerance experiment: on-time ratio when one node fails mid-run (docs/model.md §8.5, E17 in §5.5, §5.7).
 
 For each core placement (e.g. E14 with κ = 0, E14 with the searched κ, the N−1 assignment form), each
 failed node (or none: the baseline) and each seed, one run of a method (default ``proposed``) on the

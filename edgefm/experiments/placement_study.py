@@ -1,11 +1,11 @@
-"""Placement studies (MODEL.md §5): the runs behind notebook 02, each returning a tidy table.
+"""Placement studies (docs/model.md §5): the runs behind notebook 02, each returning a tidy table.
 
 * :func:`variant_placements`, :func:`variant_summary`, :func:`per_ms_table` — the paper's program
-  E14 with the ρ-retention κ search (E17), literal and bounded variants (MODEL.md §10), side by side;
+  E14 with the ρ-retention κ search (E17), literal and bounded variants (docs/model.md §5.6), side by side;
 * :func:`kappa_sweep` — cost and QoS score of the E14 optimum as the diversity floor κ grows;
 * :func:`solver_study` — SCIP, HiGHS, the LP relaxation with rounding and the least-loaded greedy on
   the same E14 programs over topohub networks of growing size;
-* :func:`orlib_study` — the facility builder of §5b on OR-Library p-median and capacitated facility
+* :func:`orlib_study` — the facility builder of docs/model.md §5.7 on OR-Library p-median and capacitated facility
   location instances against their published optima (Beasley 1985, 1988, 1990).
 
 The functions do all the solving; figures in :mod:`edgefm.plots.placement` only read their tables.
@@ -226,7 +226,7 @@ def _row(case: dict, p, kappa, variant, scenario, prof, seconds, label) -> dict:
 def solver_study(cases=(("topozoo/Abilene", 1),), variants=VARIANTS, solvers=SOLVERS, seed: int = 0,
                  load: float | None = None, ed_per_site: int = 1, time_limit: float | None = 20.0,
                  gap: float = 0.01):
-    """The solvers of §5c on the same E14 programs over topohub networks of growing size.
+    """The solvers of docs/model.md §5.8 on the same E14 programs over topohub networks of growing size.
 
     For each case ``(network, n_fm)`` a scenario is sampled with ``seed`` on
     :func:`~edgefm.scenario.topology.topology_spec` (``ed_per_site`` EDs per site). The diversity floor
@@ -296,7 +296,7 @@ def orlib_study(pmed=("pmed1", "pmed5"), cap=("cap41", "cap71"), solvers=("scip"
                 time_limit: float | None = None):
     """OR-Library p-median and capacitated facility location instances against the published optima.
 
-    Solved with the assignment builder of MODEL.md §5b (:func:`edgefm.placement.orlib.solve_pmed_file`,
+    Solved with the assignment builder of docs/model.md §5.7 (:func:`edgefm.placement.orlib.solve_pmed_file`,
     :func:`~edgefm.placement.orlib.solve_cap_file`; cap with splittable demand, as published).
     Data: J.E. Beasley, OR-Library, J. Oper. Res. Soc. 41(11), 1990.
 

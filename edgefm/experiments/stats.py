@@ -1,4 +1,4 @@
-"""Statistics for paired method comparisons over scenario draws (MODEL.md §10, "seeds matter more").
+"""Statistics for paired method comparisons over scenario draws (docs/model.md §8.4, §10).
 
 Every method of a sweep runs on the same draws (seed → scenario, arrivals,
 service streams), so methods are compared *paired*: per seed, the difference

@@ -53,7 +53,7 @@ def paired_delta(df, metric: str, by: str = "process", baseline: str = "poisson"
     """Per method and process: mean of ``metric`` minus its value in the ``baseline``
     process on the same (seed, method, load), with a normal 95 % interval.
 
-    Pairing on the seed removes the scenario-to-scenario spread (MODEL.md §10).
+    Pairing on the seed removes the scenario-to-scenario spread (docs/model.md §8.4).
     """
     import pandas as pd
 

@@ -1,4 +1,4 @@
-"""Tier 1: static core placement (MODEL.md §5).
+"""Tier 1: static core placement (docs/model.md §5).
 
 Flat API, loaded on first attribute access so ``import edgefm.placement`` stays light (no
 PySCIPOpt, HiGHS or cvxpy until a solve):
@@ -7,10 +7,10 @@ PySCIPOpt, HiGHS or cvxpy until a solve):
   :func:`mean_profile`, :func:`build_e14`, :func:`e14_objective`, :func:`core_cost`, and its
   node decomposition :func:`decompose_e14` (Dantzig–Wolfe bound, price-and-branch) and its exact
   node DP :func:`solve_e14_dp` (pattern enumeration pruned by the Lagrangian bound);
-* baselines and low-complexity solvers: :func:`greedy_placement` (least loaded, §5c),
+* baselines and low-complexity solvers: :func:`greedy_placement` (least loaded, docs/model.md §5.8),
   :func:`relaxed_placement` (LP relaxation + reweighted ℓ1 + rounding);
 * the solver layer: :class:`MILP`, :func:`solve_milp`, :class:`MILPResult`, :func:`relax`;
-* the network-aware assignment form of a scenario (§5b, N−1 survivability):
+* the network-aware assignment form of a scenario (docs/model.md §5.7, N−1 survivability):
   :func:`assign_placement`, :func:`n1_violations`;
 * its classic special cases: :class:`FacilityProblem`, :func:`solve_facility`,
   :func:`pmedian`, :func:`capacitated_facility_location`, and OR-Library readers

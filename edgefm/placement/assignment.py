@@ -1,8 +1,8 @@
-"""Network-aware assignment form of the core placement (MODEL.md §5b) for a :class:`Scenario`.
+"""Network-aware assignment form of the core placement (docs/model.md §5.7) for a :class:`Scenario`.
 
 Demands d = (u, n, m): every core MS m of task type n for user u with λ_{u,n} > 0. Each carries a
 mean occupancy o_d = λ_{u,n} a_m / f_m (busy instances, Little's law) and a mean finish time
-fin_{d,v} = ``mean_profile(s).finish[u, n, m, v]`` (ms after arrival, §5a.1). Demand d may use node
+fin_{d,v} = ``mean_profile(s).finish[u, n, m, v]`` (ms after arrival, docs/model.md §5.1). Demand d may use node
 v when fin_{d,v} ≤ D_n (its *latency budget*) and one instance of m fits on v; a demand with no
 such node has its budget relaxed to its best node(s) (recorded in ``info["relaxed"]``).
 
@@ -327,7 +327,7 @@ def assign_placement(scenario: Scenario, solver: str = "scip", survivable: bool 
                      latency_weight: float | None = None, time_limit: float | None = 60,
                      gap: float = 1e-4, backup_capacity: str = "ignore", failover_util: float = 1.0,
                      threads: int = 1, profile: MeanProfile | None = None):
-    """Place the core MSs with the network-aware assignment form (MODEL.md §5b).
+    """Place the core MSs with the network-aware assignment form (docs/model.md §5.7).
 
     Parameters
     ----------

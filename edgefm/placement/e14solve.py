@@ -1,4 +1,4 @@
-"""Placing the core MSs: :func:`place`, the entry above every E14 solver (MODEL.md §5a).
+"""Placing the core MSs: :func:`place`, the entry above every E14 solver (docs/model.md §5.4).
 
 The placement package reads top-down: this module chooses and runs the solvers; the solvers
 (:mod:`~edgefm.placement.nodedp`, :mod:`~edgefm.placement.decompose`, :mod:`~edgefm.placement.relax`,
@@ -296,7 +296,7 @@ def place(scenario: Scenario, solver: str = "scip", kappa: int | None = None, va
           time_limit: float | None = None, gap: float = 1e-6, threads: int = 1, max_sites: int | None = None,
           survivable: bool = False, node_limit: int | None = None, profile: MeanProfile | None = None,
           method: str = "auto") -> Placement:
-    """Place the core microservices with the paper's program E14 (MODEL.md §5a).
+    """Place the core microservices with the paper's program E14 (docs/model.md §5.4).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Least-loaded greedy core placement, the baseline of LBRR and GA (MODEL.md §5c, §7).
+"""Least-loaded greedy core placement, the baseline of LBRR and GA (docs/model.md §5.8, §7).
 
 N_m instances of every core MS, MSs taken largest first (by total normalised resource
 Σ_k r_{m,k} / Σ_v R_{v,k}), each instance put on the feasible node of least mean utilisation
@@ -56,7 +56,7 @@ def least_loaded(scenario: Scenario, n_min: np.ndarray, reserve: float | None = 
 
 def greedy_placement(scenario: Scenario, profile: MeanProfile | None = None,
                      reserve: float | None = None) -> Placement:
-    """Least-loaded greedy placement (MODEL.md §5c) as a :class:`Placement`.
+    """Least-loaded greedy placement (docs/model.md §5.8) as a :class:`Placement`.
 
     Status ``"heuristic"``, bound nan; ``objective`` is the E14 objective of the result.
 

@@ -1,4 +1,4 @@
-"""The model of the paper's static core placement: E14 with E15–E17 as a mixed-integer program (MODEL.md §5a).
+"""The model of the paper's static core placement: E14 with E15–E17 as a mixed-integer program (docs/model.md §5.1–5.5).
 
 This module holds the program and imports no solver: its data (:class:`E14Data`), the MILP it
 builds (:func:`build_e14`), its objective, cost and constraint checks, and the :class:`Placement`
@@ -21,7 +21,7 @@ with U_{v,m} = min_k ⌊R_{v,k}(1 − reserve) / r_{m,k}⌋. With b = [x ≥ 1] 
 Variants (``PlacementParams.variant``):
 
 * ``"literal"`` — as printed. The reward −ξQx is linear, so every pair with ξQ > c_dp + c_mt is
-  filled to capacity (MODEL.md §10, "E14 has no diminishing returns").
+  filled to capacity (docs/model.md §10, "E14 fills pairs to capacity").
 * ``"bounded"`` — x_{v,m} ≤ min(U_{v,m}, ⌈occ_{v,m}⌉ + spare) where occ_{v,m} = z̃_{v,m}/Δ · a_m/f_m
   is the mean occupancy the pair is expected to serve. Because the E15 weights are normalised
   over nodes, Σ_v occ_{v,m} is the MS's total occupancy, so Σ_v ⌈occ_{v,m}⌉ ≥ N_m whenever

@@ -1,4 +1,4 @@
-"""Mean-value latency profile, load apportioning and QoS scores (MODEL.md §5a.1–3, E15–E16).
+"""Mean-value latency profile, load apportioning and QoS scores (docs/model.md §5.1–5.3, E15–E16).
 
 Tier 1 of the paper places core microservices from *estimates*: every random
 quantity is replaced by its mean and, for each (user u, task type n), a
@@ -54,7 +54,7 @@ def fits_alone(scenario: Scenario, reserve: float = 0.0) -> np.ndarray:
 
 
 def occupancy_demand(scenario: Scenario) -> np.ndarray:
-    """N_m = max(1, ⌈Σ_{(u,n) ∋ m} λ_{u,n} a_m / f̄_m⌉), shape (M,) int (MODEL.md §5a.4); 0 for an MS
+    """N_m = max(1, ⌈Σ_{(u,n) ∋ m} λ_{u,n} a_m / f̄_m⌉), shape (M,) int (docs/model.md §5.4); 0 for an MS
     that no task type uses.
 
     The mean number of jobs of m in service at once (Little's law with the
@@ -72,7 +72,7 @@ def occupancy_demand(scenario: Scenario) -> np.ndarray:
 
 @dataclass(frozen=True, eq=False)
 class MeanProfile:
-    """Mean-value profile of a scenario (MODEL.md §5a.1–3).
+    """Mean-value profile of a scenario (docs/model.md §5.1–5.3).
 
     Attributes
     ----------
@@ -132,7 +132,7 @@ def mean_profile(scenario: Scenario, *, delta: float | None = None, u_min: float
 
     Notes
     -----
-    Implements MODEL.md §5a.1 (min-plus DP per (user, type), vectorised over nodes),
+    Implements docs/model.md §5.1 (min-plus DP per (user, type), vectorised over nodes),
     E15 and E16. Cost O(U · Σ_n |G_n| · V²).
 
     Examples

@@ -1,4 +1,4 @@
-"""Low-complexity E14: LP relaxation, reweighted ℓ1 support selection, rounding and repair (MODEL.md §5c).
+"""Low-complexity E14: LP relaxation, reweighted ℓ1 support selection, rounding and repair (docs/model.md §5.8).
 
 1. **LP relaxation** (cvxpy, HiGHS or CLARABEL): x ∈ [0, cap], b ∈ [0, 1] with every row of E14
    (capacity, demand, linking b ≤ x ≤ cap·b, Σ b ≥ κ, options) plus the valid site knapsack

@@ -1,4 +1,4 @@
-"""Core-placement figures (MODEL.md §5): instances per MS, the κ trade-off (E17), solver scaling.
+"""Core-placement figures (docs/model.md §5): instances per MS, the κ trade-off (E17), solver scaling.
 
 Every function reads a tidy table from :mod:`edgefm.experiments.placement_study` and returns a
 :class:`matplotlib.figure.Figure`. The network with the placement (Fig. 2) is

@@ -47,7 +47,7 @@ def _label(name: str) -> str:
 
 
 def plot_task_dags(scenario, *, figsize=None):
-    """Fig. 1: the task types' DAGs side by side (MODEL.md §2).
+    """Fig. 1: the task types' DAGs side by side (docs/model.md §2).
 
     Core microservices are squares, light ones circles; arrows point from
     parent to child, so data flows down to the sink. Panel titles give the

@@ -1,4 +1,4 @@
-"""Draw a concrete scenario from a spec (Table I sampling, MODEL.md §8).
+"""Draw a concrete scenario from a spec (Table I sampling, docs/model.md §8.1).
 
 Every range-valued field consumes exactly one uniform draw from the
 ``"scenario"`` stream of the seed, in a fixed order, whether or not the range is

@@ -1,4 +1,4 @@
-"""Concrete, immutable scenario objects (MODEL.md §1, §2, §8).
+"""Concrete, immutable scenario objects (docs/model.md §1, §2, §8.1).
 
 A :class:`Scenario` is one fully specified instance: every value drawn, every
 name resolved to an index. It is what the network, placement, control and
@@ -63,7 +63,7 @@ class Link:
 
 @dataclass(frozen=True)
 class Microservice:
-    """A microservice m (MODEL.md §2).
+    """A microservice m (docs/model.md §2).
 
     Core MSs process at the deterministic rate ``rate`` (f_m, MB/ms); light MSs
     draw their rate each slot from Gamma(``shape`` k_m, ``scale`` β_m), with
@@ -100,7 +100,7 @@ class Microservice:
 
 @dataclass(frozen=True)
 class TaskType:
-    """A task type n: an inverse-tree DAG over microservices (MODEL.md §2).
+    """A task type n: an inverse-tree DAG over microservices (docs/model.md §2).
 
     ``stages`` lists MS indices in a topological order (parents before
     children); ``child[i]`` is the stage index fed by stage i (−1 for the sink).
@@ -169,7 +169,7 @@ class Uplink:
 
 @dataclass(frozen=True)
 class PlacementParams:
-    """Tier-1 parameters (MODEL.md §5a): ξ, δ, ρ, u_min, κ, resource reserve.
+    """Tier-1 parameters (docs/model.md §5.2–5.6): ξ, δ, ρ, u_min, κ, resource reserve.
 
     ``kappa`` is an int (fixed diversity floor) or ``None`` (search with ρ).
     ``variant`` is ``"literal"`` (E14 as printed) or ``"bounded"``.
@@ -187,7 +187,7 @@ class PlacementParams:
 
 @dataclass(frozen=True)
 class ControlParams:
-    """Tier-2 parameters (MODEL.md §6): ε, η (the Lyapunov V), y_max, H_min,
+    """Tier-2 parameters (docs/model.md §6): ε, η (the Lyapunov V), y_max, H_min,
     admission window W, keep-alive slots for idle light instances (0 = the
     paper's teardown), and the method-specific knobs of the baselines."""
 

@@ -54,7 +54,7 @@ def finish_events(ev_s, ev_g, st_gen, task_shed, st_task, st_child, st_finish, s
 @njit(cache=True)
 def dispatch_core(waiting, ids, ci_busy, ci_up, ci_node, st_rdy, now, dt, base, min_scale, task_scale, st_task,
                   st_node, st_start, st_finish, st_gen):
-    """Dispatch the waiting stages of one core MS (MODEL.md §6).
+    """Dispatch the waiting stages of one core MS (docs/model.md §6.6).
 
     Oldest task first (ascending stage id), each stage goes to the available
     instance (up, free before the slot ends) where it starts earliest (first

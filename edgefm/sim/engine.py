@@ -1,4 +1,4 @@
-"""The slotted simulation engine (MODEL.md §3–4, §8).
+"""The slotted simulation engine (docs/model.md §3–4, §8.3).
 
 Time is slotted (Δ ms) for *decisions*: arrivals happen at slot boundaries and
 the controller acts once per slot. Processing is exact in continuous time:
@@ -6,7 +6,7 @@ the controller acts once per slot. Processing is exact in continuous time:
 - A core instance serves one job at a time, FIFO, at its deterministic rate,
   so back-to-back jobs finish at ``finish_i = max(ready_i, finish_{i-1}) + a/f``
   and an instance completes as many jobs in a slot as their times allow.
-  Core stages are dispatched by the rule of MODEL.md §6: to the available
+  Core stages are dispatched by the rule of docs/model.md §6.6: to the available
   instance (free before the end of the slot) where the stage can start
   earliest; otherwise the stage waits a slot.
 - A light instance draws its rate f ~ Gamma(k, β) each slot and spends the

@@ -10,7 +10,7 @@ __all__ = ["RunResult", "summarize"]
 
 @dataclass(frozen=True)
 class RunResult:
-    """Outcome of one simulation run (MODEL.md §4, §8).
+    """Outcome of one simulation run (docs/model.md §4, §8.3).
 
     ``on_time_ratio`` = on-time tasks / all arrivals. ``arrivals = on_time +
     late + unfinished + shed`` always (``shed``: tasks a controller dropped
