@@ -99,14 +99,14 @@ def test_reproduce_defaults_keep_quick_and_parameterised_runs_apart(no_env, monk
 
 def test_manifest_keeps_one_entry_per_notebook(tmp_path):
     path = tmp_path / "manifest.json"
-    _write_manifest(path, [NotebookRun("00_a.ipynb", "ok", 1.0), NotebookRun("01_b.ipynb", "ok", 2.0)],
+    _write_manifest(path, [NotebookRun("00_system_model.ipynb", "ok", 1.0), NotebookRun("01_effective_capacity.ipynb", "ok", 2.0)],
                     {"QUICK": False}, ROOT)
-    _write_manifest(path, [NotebookRun("01_b.ipynb", "failed", 3.0, error="x")], {"QUICK": False, "SEED": 1}, ROOT)
+    _write_manifest(path, [NotebookRun("01_effective_capacity.ipynb", "failed", 3.0, error="x")], {"QUICK": False, "SEED": 1}, ROOT)
     m = json.loads(path.read_text())
     by = {e["notebook"]: e for e in m["notebooks"]}
-    assert set(by) == {"00_a.ipynb", "01_b.ipynb"}
-    assert by["00_a.ipynb"]["seconds"] == 1.0 and by["00_a.ipynb"]["parameters"] == {"QUICK": False}
-    assert by["01_b.ipynb"]["status"] == "failed" and by["01_b.ipynb"]["parameters"]["SEED"] == 1
+    assert set(by) == {"00_system_model.ipynb", "01_effective_capacity.ipynb"}
+    assert by["00_system_model.ipynb"]["seconds"] == 1.0 and by["00_system_model.ipynb"]["parameters"] == {"QUICK": False}
+    assert by["01_effective_capacity.ipynb"]["status"] == "failed" and by["01_effective_capacity.ipynb"]["parameters"]["SEED"] == 1
 
 
 def test_intervals_are_clipped_to_the_feasible_range():

@@ -207,7 +207,7 @@ def native_output(to_stderr: bool = False):
 
 
 def rel_gap(obj: float, bound: float) -> float:
-    """|obj − bound| / max(|obj|, 1e-9); nan unless both are finite."""
+    """``abs(obj - bound) / max(abs(obj), 1e-9)``; nan unless both are finite."""
     if not (np.isfinite(obj) and np.isfinite(bound)):
         return float("nan")
     return abs(obj - bound) / max(abs(obj), 1e-9)
