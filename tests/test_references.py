@@ -77,10 +77,10 @@ def reserved() -> set[str]:
 
 
 def test_document_ref_pattern():
-    refs = document_refs("see MODEL.md §3, docs/model.md §5.4, (data/traces/README.md); "
+    refs = document_refs("see NOTES.md §3, docs/model.md §5.4, (data/traces/README.md); "
                          "https://example.org/x/README.md, notebooks/NN_*.ipynb and 00_system_model.ipynb")
-    assert refs == ["MODEL.md", "docs/model.md", "data/traces/README.md", "00_system_model.ipynb"]
-    assert not resolves("MODEL.md", ROOT / "edgefm" / "x.py")
+    assert refs == ["NOTES.md", "docs/model.md", "data/traces/README.md", "00_system_model.ipynb"]
+    assert not resolves("NOTES.md", ROOT / "edgefm" / "x.py")
     assert resolves("docs/model.md", ROOT / "edgefm" / "x.py")
     assert resolves("00_system_model.ipynb", ROOT / "edgefm" / "x.py")  # a notebook by name
     assert not resolves("notebooks/99_nothing.ipynb", ROOT / "edgefm" / "x.py")
@@ -143,7 +143,7 @@ def test_section_citations_name_their_document():
     assert bad == [], "section citations without their document:\n" + "\n".join(bad)
 
 
-@pytest.mark.parametrize("bad", ["MODEL.md §5", "docs/model.md §99", "docs/model.md, E12"])
+@pytest.mark.parametrize("bad", ["NOTES.md §5", "docs/model.md §99", "docs/model.md, E12"])
 def test_checks_catch_bad_citations(bad, tmp_path):
     sections, eqs = model_sections(), set(tags(MODEL.read_text(encoding="utf-8")))
     refs_missing = [r for r in document_refs(bad) if not resolves(r, tmp_path / "x.py")]

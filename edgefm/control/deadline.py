@@ -30,63 +30,9 @@ from __future__ import annotations
 import numpy as np
 
 from .base import Decision, RunContext, State
+from .static import route_earliest_finish
 
-__all__ = ["EdgeFMController", "remaining_service", "route_first_finish"]
-
-
-def route_first_finish(state: State, counts: np.ndarray, y: np.ndarray, rate: np.ndarray, work: np.ndarray,
-                       service: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
-    """Route each waiting light stage, oldest first, to the hosting node where it would finish
-    first: max(data ready, now + queued work / (mean rate × instances)) + its mean service,
-    within the admission room (y per instance). Stages of an MS with one host go there in one
-    step. ``skip`` marks stages not to route (−1). Same rule as
-    :func:`edgefm.control.static.route_earliest_finish`."""
-    S = state.n_waiting
-    route = np.full(S, -1, dtype=np.int64)
-    if S == 0:
-        return route
-    V, M = counts.shape
-    jobs = np.zeros((V, M))
-    backlog = np.zeros((V, M))
-    if len(state.inst_ms):
-        np.add.at(jobs, (state.inst_node, state.inst_ms), state.inst_jobs)
-        np.add.at(backlog, (state.inst_node, state.inst_ms), state.inst_backlog)
-    room = counts * y - jobs
-    sms = state.stage_ms
-    todo = np.ones(S, bool) if skip is None else ~skip
-    now = state.now
-    for m in np.unique(sms[todo]).tolist():
-        rows = np.flatnonzero((sms == m) & todo)
-        hosts = np.flatnonzero(counts[:, m] > 0)
-        if not len(hosts):
-            continue
-        free = room[hosts, m]
-        if len(hosts) == 1:
-            k = int(max(free[0], 0))
-            route[rows[:k]] = hosts[0]
-            continue
-        free = free.tolist()
-        rows = rows[: max(0, int(sum(f for f in free if f > 0)))]
-        speed = (rate[m] * counts[hosts, m]).tolist()
-        bl = backlog[hosts, m].tolist()
-        ready = state.ready[rows][:, hosts].tolist()
-        svc, a = float(service[m]), float(work[m])
-        nh = len(hosts)
-        for r, row in zip(rows.tolist(), ready):
-            best, bfin = -1, np.inf
-            for k in range(nh):
-                if free[k] <= 0:
-                    continue
-                wait = now + bl[k] / speed[k]
-                f = (row[k] if row[k] > wait else wait) + svc
-                if f < bfin:
-                    best, bfin = k, f
-            if best < 0:
-                break
-            route[r] = hosts[best]
-            free[best] -= 1
-            bl[best] += a
-    return route
+__all__ = ["EdgeFMController", "remaining_service"]
 
 
 def remaining_service(scenario) -> list[np.ndarray]:
@@ -373,6 +319,6 @@ class EdgeFMController:
             shed.extend(h.tolist())
         counts = self._light_counts(state)
         gone = np.isin(state.stage_task, np.array(shed, dtype=np.int64)) if shed else None
-        route = route_first_finish(state, counts, self.y, self.rate, self.work, self.service, gone)
+        route = route_earliest_finish(state, self.sc, counts, self.y, self.service, gone)
         return Decision(light_counts=counts, parallelism=self.y, route=route,
                         shed=np.array(shed, dtype=np.int64) if shed else None)

@@ -48,19 +48,30 @@ def spread_instances(scenario, need: np.ndarray, free: np.ndarray, nodes=None) -
 
 
 def route_earliest_finish(state: State, scenario, counts: np.ndarray, y: np.ndarray,
-                          service_ms: np.ndarray) -> np.ndarray:
+                          service_ms: np.ndarray, skip: np.ndarray | None = None) -> np.ndarray:
     """Route each waiting stage to the hosting node where it would finish first.
 
     The expected finish at node v is max(data-ready, now + queued work / (mean
     rate × instances)) + service time; admission room (``y`` per instance) is
-    respected and updated as stages are placed, oldest first. Returns the
-    route vector of a :class:`Decision` (−1 = wait).
+    respected and updated as stages are placed, oldest first. Stages marked in
+    ``skip`` (bool, one per waiting stage) are left out: they take no room and
+    stay −1. Returns the route vector of a :class:`Decision` (−1 = wait).
     """
     if state.n_waiting == 0:
         return np.full(0, -1, dtype=np.int64)
+    if skip is not None and skip.any():
+        keep = np.flatnonzero(~skip)
+        route = np.full(state.n_waiting, -1, dtype=np.int64)
+        if len(keep):
+            route[keep] = _route(state, scenario, counts, y, service_ms, state.stage_ms[keep], state.ready[keep])
+        return route
+    return _route(state, scenario, counts, y, service_ms, state.stage_ms, state.ready)
+
+
+def _route(state, scenario, counts, y, service_ms, stage_ms, ready):
     room = counts * (y if np.isscalar(y) else np.broadcast_to(y, counts.shape))
     rate, work = _ms_arrays(scenario)
-    return earliest_finish(np.ascontiguousarray(state.stage_ms, dtype=np.int64), np.ascontiguousarray(state.ready),
+    return earliest_finish(np.ascontiguousarray(stage_ms, dtype=np.int64), np.ascontiguousarray(ready),
                            np.ascontiguousarray(counts, dtype=np.int64), np.ascontiguousarray(room, dtype=float),
                            np.asarray(state.inst_node, dtype=np.int64), np.asarray(state.inst_ms, dtype=np.int64),
                            np.asarray(state.inst_jobs, dtype=np.int64), np.asarray(state.inst_backlog, dtype=float),
