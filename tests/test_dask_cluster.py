@@ -115,6 +115,7 @@ def loopback_cluster(tmp_path):
         _stop(procs[:1])
 
 
+@pytest.mark.slow
 def test_cluster_sweep_rows_equal_serial(loopback_cluster, tmp_path, monkeypatch):
     from edgefm.cli import main
 

@@ -447,7 +447,9 @@ def run_sweep(spec: SweepSpec | str | Path, quick: bool = False, scheduler: str 
     quick : bool
         Use the ``quick`` block (fewer seeds/loads/methods, shorter horizon).
     scheduler : str, optional
-        Address of an existing Dask scheduler (``tcp://host:8786``).
+        Address of an existing Dask scheduler (``tcp://host:8786``). Its workers need the same
+        edgefm installed but no shared filesystem: the cells carry their scenario and the rows
+        come back here (module docstring, "Execution back-ends").
     workers : int, optional
         Processes of the local cluster (default: CPU count); ``0`` runs serially in-process.
     out_dir : path, optional
