@@ -16,7 +16,7 @@ Other runs write elsewhere inside it, so they never replace the full run's figur
 
 - a quick run (:func:`set_quick`) writes under ``quick/``;
 - a notebook run with parameters other than the defaults of its ``parameters`` cell
-  (:func:`set_params`, e.g. ``papermill 05_fig3_strategies.ipynb out.ipynb -p SEED 3``) writes under
+  (:func:`set_params`, e.g. ``papermill 05_fig3_strategies.ipynb /tmp/05_seed3.ipynb -p SEED 3``) writes under
   ``params/<notebook stem>/<NAME=value,...>/`` (inside ``quick/`` when quick too). Parameters that
   do not change results (:data:`RESULT_NEUTRAL`: ``WORKERS``, a count of worker processes) do
   not count. The defaults are read from the notebook's ``parameters`` cell as committed

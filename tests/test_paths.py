@@ -248,7 +248,8 @@ def test_a_papermill_run_with_other_parameters_leaves_the_full_run_alone(tmp_pat
     env = {k: v for k, v in os.environ.items() if k not in ("EDGEFM_RESULTS", "PYTHONPATH")}
     env["PYTHONPATH"] = str(proj)  # the kernel imports the copy, whose results/ is the temporary one
     env["XDG_DATA_HOME"] = str(tmp_path / "xdg")  # (were it the installed package: not the user's folder)
-    out = subprocess.run([sys.executable, "-m", "papermill", "00_system_model.ipynb", str(tmp_path / "out.ipynb"),
+    executed = (tmp_path / "executed").with_suffix(".ipynb")  # papermill's output copy
+    out = subprocess.run([sys.executable, "-m", "papermill", "00_system_model.ipynb", str(executed),
                           "-p", "PAYLOAD_MB", "2", "--kernel", "python3", "--no-progress-bar"],
                          cwd=proj / "notebooks", env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr[-3000:]
@@ -257,7 +258,7 @@ def test_a_papermill_run_with_other_parameters_leaves_the_full_run_alone(tmp_pat
         assert (full / "figures" / f"{f}.png").read_bytes() == b"the full run's figure"
         assert (run / "figures" / f"{f}.png").is_file()
     assert sorted(p.name for p in (full / "figures").iterdir()) == sorted(f"{f}.png" for f in figs)
-    shown = json.dumps([o for c in json.loads((tmp_path / "out.ipynb").read_text())["cells"] for o in c.get("outputs", [])])
+    shown = json.dumps([o for c in json.loads(executed.read_text())["cells"] for o in c.get("outputs", [])])
     assert "non-default parameters: PAYLOAD_MB=2" in shown
     assert not (tmp_path / "xdg").exists() and not (proj / "notebooks" / "results").exists()
 
