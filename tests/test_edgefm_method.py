@@ -110,6 +110,25 @@ def test_admission_thins_to_the_planned_share():
     assert share == pytest.approx(r.counters["plan_admit_share"], abs=0.03)
 
 
+def test_elastic_auto_follows_the_plans_admitted_share():
+    """elastic="auto": on when the plan admits every task, off when it packs the nodes to the bound."""
+    from edgefm.control.deadline import EdgeFMController
+
+    for load, on in ((1.0, True), (2.0, False)):
+        sc = _paper(0, load, T=60)
+        plan = provision(sc)
+        assert (plan.admit_share >= 1 - 1e-9) is on  # draw 0 admits all at 1x and is overloaded at 2x
+        r = run_method(sc, "edgefm", seed=0, placement=plan)
+        for opt in (True, False):  # "auto" runs exactly as the fixed option it picks
+            o = run_method(sc, "edgefm", seed=0, placement=plan, overrides={"elastic": opt})
+            same = (o.on_time, o.late, o.shed, o.cost_total) == (r.on_time, r.late, r.shed, r.cost_total)
+            assert same or opt is not on
+        ctrl = EdgeFMController(plan=plan)
+        assert ctrl.elastic_option == "auto"
+    with pytest.raises(ValueError, match="elastic"):
+        EdgeFMController(elastic="sometimes")
+
+
 def test_nothing_shed_on_an_ample_draw():
     sc = _paper(3, 1.0, T=150)
     r = run_method(sc, "edgefm", seed=3)
