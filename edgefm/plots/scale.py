@@ -1,7 +1,7 @@
 """Figures of the scaling study (notebook 09)."""
 from __future__ import annotations
 
-from . import method_palette
+from . import label, method_palette
 
 __all__ = ["plot_scale"]
 
@@ -24,13 +24,16 @@ def plot_scale(df):
     sns.lineplot(data=df, x="nodes", y="decision_ms_p99", hue="method", palette=pal, marker="x", ax=ax[1, 1], legend=False,
                  linestyle="--")
     ax[0, 0].set_ylim(0, 1.02)
-    ax[0, 0].set_ylabel("on-time ratio (share of tasks)")
-    ax[0, 1].set_ylabel("cost per task (cost units)")
+    ax[0, 0].set_ylabel(label("on_time_ratio"))
+    ax[0, 0].legend(title=label("method"), fontsize=8)
+    ax[0, 1].set_ylabel(label("cost_per_task"))
     ax[1, 1].set_yscale("log")
     ax[1, 1].set_ylabel("decision time per slot (ms, log)")
+    ax[1, 1].set_title("median (o, solid) and P99 (x, dashed)", fontsize=9)
     ax[1, 0].set_ylabel("core placement solve time (s, log)")
+    ax[1, 0].legend(title=label("placement_solver"), fontsize=8)
     for a in ax.flat:
-        a.set_xlabel("nodes (sites + EDs)")
+        a.set_xlabel(label("nodes"))
     fig.suptitle("Scaling to real topologies")
     fig.tight_layout()
     return fig
