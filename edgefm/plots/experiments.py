@@ -43,7 +43,7 @@ def plot_strategy_violins(df, bound_df=None, methods=None, load: float = 1.0):
         order = ["bound", *methods]
         pal = {"bound": _BOUND_COLOR, **pal}
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
-    kw = dict(cut=0, inner="quart", density_norm="width", linewidth=0.8)
+    kw = dict(cut=0, inner="quart", density_norm="width", linewidth=0.8, saturation=1)  # the palette colour itself
     sns.violinplot(data=on, x="method", y="value", hue="method", order=order, hue_order=order, palette=pal,
                    legend=False, ax=ax[0], **kw)
     sns.stripplot(data=on, x="method", y="value", order=order, color="k", size=2, alpha=0.4, ax=ax[0])

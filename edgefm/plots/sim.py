@@ -60,7 +60,7 @@ def plot_gantt(stages):
     colors = {"core": "tab:blue", "light": "tab:orange"}
     groups = [stages[stages["task"] == t].sort_values("start_ms") for t in tasks]
     n_lanes = sum(len(g) for g in groups) + max(len(groups) - 1, 0)  # an empty lane between tasks
-    fig, ax = plt.subplots(figsize=(9, 0.2 * n_lanes + 1.6))
+    fig, ax = plt.subplots(figsize=(9, 0.14 * n_lanes + 1.4))
     lane, centres, right = 0, [], 0.0
     for t, g in zip(tasks, groups):
         first = lane
