@@ -156,7 +156,7 @@ def plot_load_curves(ci_on, ci_cost, bound_sum=None):
     ax[0].set_ylim(-0.02, 1.05)  # a ratio: t-intervals of few draws can overshoot [0, 1]
     ax[0].set_title("On-time ratio vs load (95 % t-CI over draws)")
     ax[1].set_title("Total cost vs load (95 % t-CI over draws)")
-    ax[0].legend(fontsize=8, ncol=2, title="method")
+    ax[0].legend(fontsize=8, ncol=2)
     fig.tight_layout()
     return fig
 
