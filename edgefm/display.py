@@ -67,7 +67,8 @@ def rounded(obj, digits: int = 3):
 
     Returns
     -------
-    The same kind of object, rounded (a copy).
+    same type as ``obj``
+        A rounded copy.
     """
     import pandas as pd
 
