@@ -41,13 +41,14 @@ def _frame(df, digits: int):
         if pd.api.types.is_bool_dtype(s):
             continue
         if pd.api.types.is_float_dtype(s):
-            v = s.to_numpy(dtype=float)
+            r = s.round(digits)
+            v = r.to_numpy(dtype=float)
             fin = v[np.isfinite(v)]
             if len(fin) and np.all(np.mod(fin, 1) == 0) and np.all(np.abs(fin) < 2 ** 53) \
                     and not FRACTIONAL.search(name) and np.isfinite(v[~np.isnan(v)]).all():
-                out[col] = s.round().astype("Int64")  # a count: NaN shows as <NA>
+                out[col] = r.astype("Int64")  # whole after rounding, a count or an amount: NaN shows as <NA>
             else:
-                out[col] = s.round(digits)
+                out[col] = r
         elif s.dtype == object:
             out[col] = [_value(x, digits, name) for x in s]
     return out
@@ -59,8 +60,8 @@ def rounded(obj, digits: int = 3):
     Parameters
     ----------
     obj : DataFrame, Series, dict, list or number
-        A table (each float column whose values are all whole becomes an integer column, unless its
-        name says it is a fraction, a time or a rate, see :data:`FRACTIONAL`); a dict or list (nested
+        A table (each float column whose values are all whole once rounded becomes an integer column,
+        unless its name says it is a fraction, a time or a rate, see :data:`FRACTIONAL`); a dict or list (nested
         values rounded the same way, a whole float under a count-like key shown as an int); or a number.
     digits : int
         Decimals kept.

@@ -16,6 +16,8 @@ def test_tables_round_floats_and_show_counts_as_integers():
     assert list(out["name"]) == ["a", "b"] and out["ok"].dtype == bool
     assert "8291.0" not in out.to_string() and "17.994119" not in out.to_string()
     assert df["tasks"].dtype == float  # the input is not changed
+    costs = pd.DataFrame({1.0: [23798.2, 41396.4], 2.0: [36828.0, 50967.7]})
+    assert all(str(t) == "Int64" for t in rounded(costs, 0).dtypes)  # mean costs to whole units: integers
 
 
 def test_dicts_and_mixed_columns_round_recursively():
