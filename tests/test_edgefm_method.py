@@ -125,12 +125,32 @@ def test_cli_simulate_edgefm():
     assert d["arrivals"] == d["on_time"] + d["late"] + d["unfinished"] + d["shed"]
 
 
+def _max_share(x, sc) -> float:
+    """Largest share of any core MS's instances on one node."""
+    return max(x[:, m].max() / x[:, m].sum() for m in sc.core_ms if x[:, m].sum())
+
+
+@pytest.mark.parametrize("seed, load", [(0, 1.0), (0, 2.0), (2, 2.0)])
+def test_auto_spread_is_lexicographic(seed, load):
+    """spread="auto": the tightest tier whose admitted rate equals the loosest tier's, and its bound holds."""
+    from edgefm.placement.provision import SPREAD_TIERS
+
+    sc = _paper(seed, load)
+    p = provision(sc)
+    tiers = {s: provision(sc, spread=s) for s in SPREAD_TIERS}
+    loose = tiers[SPREAD_TIERS[-1]]
+    s = p.info["spread"]
+    assert s in SPREAD_TIERS and _max_share(p.x, sc) <= s + 1e-9
+    assert p.admit_share == pytest.approx(loose.admit_share, rel=1e-9)
+    assert np.array_equal(p.x, tiers[s].x)  # the same program as asking for that tier
+    for t in SPREAD_TIERS[:SPREAD_TIERS.index(s)]:  # every tighter tier admits less
+        assert tiers[t].admit_share < loose.admit_share * (1 - 1e-9)
+
+
 def test_spread_and_n1_capacity():
     sc = _paper(1)
-    p = provision(sc)  # default spread 0.5: no node holds more than half of a core pool
-    for m in sc.core_ms:
-        if p.x[:, m].sum():
-            assert p.x[:, m].max() <= 0.5 * p.x[:, m].sum() + 1e-9
+    p = provision(sc, spread=0.5)  # no node holds more than half of a core pool
+    assert _max_share(p.x, sc) <= 0.5 + 1e-9
     q = provision(sc, survivable=True)  # N-1: without any node, every core pool serves what is admitted
     for m in sc.core_ms:
         ms = sc.microservices[m]
