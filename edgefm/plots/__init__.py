@@ -151,12 +151,15 @@ def label(column: str) -> str:
     return LABELS.get(column, column.replace("_", " "))
 
 
-def integer_ticks(ax, axis: str = "y") -> None:
-    """Ticks at whole numbers only on ``axis`` (``"x"``, ``"y"`` or ``"both"``) of ``ax``: for counts."""
+def integer_ticks(ax, axis: str = "y", nbins="auto") -> None:
+    """Ticks at whole numbers only on ``axis`` (``"x"``, ``"y"`` or ``"both"``) of ``ax``: for counts.
+
+    ``nbins`` caps the number of intervals (matplotlib's ``MaxNLocator``), e.g. 4 for a short panel.
+    """
     from matplotlib.ticker import MaxNLocator
 
     for a in ("x", "y") if axis == "both" else (axis,):
-        getattr(ax, f"{a}axis").set_major_locator(MaxNLocator(integer=True))
+        getattr(ax, f"{a}axis").set_major_locator(MaxNLocator(nbins=nbins, integer=True))
 
 
 #: Colours of the placements of the fault study (notebook 07): the E14 placements in blues (run with the

@@ -14,9 +14,9 @@ def plot_arrival_series(series, max_slots: int = 300):
     fig, ax = plt.subplots(len(procs), 1, figsize=(9, 1.6 * len(procs) + 0.8), sharex=True, sharey=True)
     for a, p in zip(ax, procs):
         g = series[(series["process"] == p) & (series["slot"] < max_slots)]
-        a.plot(g["slot"], g["tasks"], lw=0.7)
+        a.plot(g["slot"], g["tasks"], lw=0.7, color="0.25")  # a process, not a method: no method colour
         a.set_ylabel(p)
-        integer_ticks(a)  # tasks per slot: a count
+        integer_ticks(a, nbins=4)  # tasks per slot: a count
     ax[0].set_title("Tasks per 1-ms slot: the same mean rate, different burstiness")
     fig.supylabel("tasks arrived per slot", fontsize=10)
     ax[-1].set_xlabel("slot (ms)")
