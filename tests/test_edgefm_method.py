@@ -170,10 +170,12 @@ def test_spread_and_n1_capacity():
     sc = _paper(1)
     p = provision(sc, spread=0.5)  # no node holds more than half of a core pool
     assert _max_share(p.x, sc) <= 0.5 + 1e-9
-    q = provision(sc, survivable=True)  # N-1: without any node, every core pool serves what is admitted
+    q = provision(sc, survivable=True)  # N-1: without any one node, every core pool serves what N-1 admits
+    assert q.info["survivable"] and q.admit_share >= q.info["n1_admit_share"] - 1e-9
+    assert np.array_equal(q.x, provision(sc, core_x=q.x).x)  # the run plan keeps the N-1 core counts
     for m in sc.core_ms:
         ms = sc.microservices[m]
-        load = ms.work * sum(q.alpha[:, n].sum() for n in range(sc.n_types) if sc.uses(n, m))
+        load = ms.work * sum(q.info["n1_alpha"][:, n].sum() for n in range(sc.n_types) if sc.uses(n, m))
         if load > 0:
             for v in range(sc.n_nodes):
                 assert q.rho[m] * ms.mean_rate * (q.x[:, m].sum() - q.x[v, m]) >= load * (1 - 1e-6)

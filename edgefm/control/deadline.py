@@ -62,7 +62,8 @@ class EdgeFMController:
     shed_hopeless : bool
         Shed tasks that can no longer be on time (E26).
     elastic : bool or "auto"
-        Add light instances beyond the planned pool when waiting work would miss its budget.
+        Add light instances beyond the planned pool when waiting work would miss its budget (on a
+        node of the planned pool when one has room, else anywhere, nearest the oldest waiting stage).
         ``"auto"`` (default): only when the plan admits every offered task (the nodes then have
         room beyond the plan, which bursts of a trace or an MMPP need); a plan that admits less has
         packed the nodes to the bound, where an addition only displaces a planned instance.
@@ -303,7 +304,9 @@ class EdgeFMController:
                 if clear <= max(self.budget[m], self.sc.slot_ms):
                     continue
                 fits = (free >= self.sc.demand[m] - 1e-12).all(axis=1)
-                if not fits.any():
+                if (fits & (self.base[:, m] > 0)).any():  # a node of the planned pool first
+                    fits &= self.base[:, m] > 0
+                elif not fits.any():
                     continue
                 # the node where the oldest waiting stage of m is ready first
                 row = state.ready[np.flatnonzero(state.stage_ms == m)[0]]

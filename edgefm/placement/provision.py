@@ -56,7 +56,7 @@ from .queueing import light_servers, max_rate, servers_for
 __all__ = ["Provision", "provision", "stage_budgets", "path_tails", "best_paths"]
 
 #: Version of the program E24; part of the placement cache key, so a change re-solves.
-PROGRAM_VERSION = 11
+PROGRAM_VERSION = 12
 #: Admission weight B of E24 (cost units per admitted task/ms): far above any per-slot cost
 #: of serving one task/ms, so admitting comes first.
 ADMIT_WEIGHT = 1e4
@@ -329,8 +329,10 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
         :data:`SPREAD_TIERS` that admits as many tasks as the loosest (the admitted rate first,
         then the spread, then the cost; ``info["spread"]`` says which). ``None``: no limit.
     survivable : bool
-        N−1 capacity: without any one node, every core pool still serves the admitted rate at
-        its utilisation ρ_m (more instances; for deployments that must ride out a failure).
+        N−1 capacity: without any one node, every core pool still serves the rate the N−1 program
+        admits (``info["n1_alpha"]``) at its utilisation ρ_m (more instances; for deployments that
+        must ride out a failure). The returned light pools and admission rates are those of these
+        core counts with every node up, so N−1 never thins normal operation.
     gap : float
         Relative MIP gap of the second solve. The program is solved lexicographically (the
         weight B is not used numerically): first the largest admitted rate Σα (to
@@ -351,6 +353,17 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
     """
     cx = None if core_x is None else tuple(map(tuple, np.asarray(core_x, int)))
     e = None if eps is None else float(eps)
+    if survivable and cx is None:
+        # N-1 core counts; then the light pools and admission of those counts with every node up (the
+        # controller re-solves the admission when a node fails, E27), so N-1 never thins normal operation
+        if isinstance(spread, str):
+            n1 = _auto_spread(scenario, None, e, solver, time_limit, float(gap), True)
+        else:
+            n1 = _provision(scenario, None, e, solver, time_limit, float(gap),
+                            None if spread is None else float(spread), True)
+        run = provision(scenario, n1.x, eps, solver, time_limit, gap, spread, False)
+        return replace(run, info={**run.info, "survivable": True, "n1_alpha": n1.alpha,
+                                  "n1_admit_share": n1.admit_share, "spread": n1.info.get("spread", spread)})
     if isinstance(spread, str):
         if spread != "auto":
             raise ValueError(f"spread must be a share in (0, 1], 'auto' or None, got {spread!r}")
