@@ -38,3 +38,15 @@ def test_run_equals_golden(seed, load, method):
     assert _restrict(got, want) == want
     assert got.get("shed", 0) == 0 and all(r.get("shed", 0) == 0 for r in got["per_type"].values())
     assert got["arrivals"] == got["on_time"] + got["late"] + got["unfinished"] + got.get("shed", 0)
+
+
+def test_germany50_equals_golden():
+    """100 nodes (issue 13): ``proposed`` on germany50 decides, slot by slot, as the golden recorded before its
+    100-node speed-ups (tests/golden_g50.py), with pruning on (the default there) and off."""
+    import golden_g50 as g50
+
+    gold = json.loads(g50.PATH.read_text())
+    assert gold["T"] == g50.T and gold["seed"] == g50.SEED
+    for prune in (None, False):
+        got = g50.run(gold["placement"], prune=prune)
+        assert got == gold["run"]
