@@ -9,6 +9,8 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict
 
+from ._sortroute import insert_host, least_g, route_sorted, sort_hosts
+
 __all__ = ["earliest_finish", "greedy_slot"]
 
 
@@ -247,6 +249,15 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
     n_pruned = 0
     n_resumed = 0
     cand = np.empty(lmax + y + 1)
+    # track: each stage's hosts in ascending R, for scans that stop early (_sortroute)
+    hR = np.empty((S if track else 1, V if track else 1))
+    hH = np.empty((S if track else 1, V if track else 1), dtype=np.int64)
+    nhs = np.zeros(G, dtype=np.int64)
+    kk = np.zeros(V, dtype=np.int64)
+    cc = np.zeros(V)
+    if track:
+        for a in range(G):
+            nhs[a] = sort_hosts(R[gptr[a]:gptr[a + 1]], nlev[a], hR[gptr[a]:gptr[a + 1]], hH[gptr[a]:gptr[a + 1]])
     added_m = np.empty(64, dtype=np.int64)
     added_v = np.empty(64, dtype=np.int64)
     na = 0
@@ -256,10 +267,11 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
         if a < G:
             g0, g1_ = gptr[a], gptr[a + 1]
             base[a] = _rebase(R[g0:g1_], w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], zk, track, nodes[g0:g1_],
-                              ks[g0:g1_], dhat[g0:g1_], prefix[g0 + a:g1_ + a + 1], cnt[g0 + a:g1_ + a + 1], dummy)
+                              ks[g0:g1_], dhat[g0:g1_], prefix[g0 + a:g1_ + a + 1], cnt[g0 + a:g1_ + a + 1], dummy,
+                              hR[g0:g1_] if track else hR, hH[g0:g1_] if track else hH, nhs[a], kk, cc, g[gms[a]])
         else:
             r = _refresh(a - G, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, first, x, prev, up,
-                         avail, dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono)
+                         avail, dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono, hR, hH, nhs, kk, cc)
             n_pruned += r[0]
             n_resumed += r[1]
         a += 1
@@ -285,6 +297,9 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
         L = gptr[a + 1] - gptr[a]
         # levels after one more empty instance: sorted(levels + 1..y)[:L]
         n = nlev[a, v]
+        if track and n == 0:  # v becomes a host of the group
+            insert_host(R[gptr[a]:gptr[a + 1]], hR[gptr[a]:gptr[a + 1]], hH[gptr[a]:gptr[a + 1]], nhs[a], v)
+            nhs[a] += 1
         i1 = 0
         i2 = 1
         out = 0
@@ -302,9 +317,10 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
         nlev[a, v] = out
         g0, g1_ = gptr[a], gptr[a + 1]
         base[a] = _rebase(R[g0:g1_], w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], zk, track, nodes[g0:g1_], ks[g0:g1_],
-                          dhat[g0:g1_], prefix[g0 + a:g1_ + a + 1], cnt[g0 + a:g1_ + a + 1], dummy)
+                          dhat[g0:g1_], prefix[g0 + a:g1_ + a + 1], cnt[g0 + a:g1_ + a + 1], dummy,
+                          hR[g0:g1_] if track else hR, hH[g0:g1_] if track else hH, nhs[a], kk, cc, g[m])
         r = _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, first, x, prev, up, avail,
-                     dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono)
+                     dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono, hR, hH, nhs, kk, cc)
         n_pruned += r[0]
         n_resumed += r[1]
         for a2 in range(G):
@@ -331,13 +347,15 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
 
 
 @njit(cache=True)
-def _rebase(R, w, pen, gv, nlev, zk, track, nodes, ks, dhat, prefix, cnt, dummy):
-    """Route one group with its current levels; with ``track`` keep d̂, prefix sums and per-stage counts."""
-    hl = np.empty(len(nlev), dtype=np.int64)
-    nh = _hosts(nlev, hl, -1)
+def _rebase(R, w, pen, gv, nlev, zk, track, nodes, ks, dhat, prefix, cnt, dummy, hR, hH, nh, kk, cc, gm):
+    """Route one group with its current levels; with ``track`` keep d̂, prefix sums and per-stage counts
+    (and scan each stage's hosts ``hH[:, :nh]`` in ascending R, :func:`edgefm.control._sortroute.route_sorted`)."""
     if not track:
+        hl = np.empty(len(nlev), dtype=np.int64)
+        nh = _hosts(nlev, hl, -1)
         return _route(R, w, pen, gv, nlev, hl, nh, -1, dummy, 0, 0, zk, 0.0, False, nodes, ks, dhat)
-    base = _route(R, w, pen, gv, nlev, hl, nh, -1, dummy, 0, 0, zk, 0.0, True, nodes, ks, dhat)
+    base = route_sorted(R, w, pen, gv, nlev, hR, hH, nh, -1, dummy, 0, 0, zk, 0.0, least_g(gm), True, nodes, ks,
+                        dhat, kk, cc)
     S, V = R.shape
     prefix[0] = 0.0
     for v in range(V):
@@ -353,7 +371,7 @@ def _rebase(R, w, pen, gv, nlev, zk, track, nodes, ks, dhat, prefix, cnt, dummy)
 
 @njit(cache=True)
 def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, first, x, prev, up, avail, dem,
-             c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono):
+             c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono, hR, hH, nhs, sk, sc):
     """Gains of one more instance of group ``a``'s MS on every node that fits (``refresh`` of solve_greedy)."""
     m = gms[a]
     g0, g1_ = gptr[a], gptr[a + 1]
@@ -410,9 +428,9 @@ def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, 
             row = c[:nc]
         else:
             nc = n_new
-            row = np.empty(nc)
             for j in range(nc):
-                row[j] = g[m, j + 1]
+                cand[j] = g[m, j + 1]
+            row = cand[:nc]
         dcost = eta * (c_dp[m] * (1.0 if x[v, m] + 1 > prev[v, m] else 0.0) + c_run[m])
         if track:
             # Tighter exact start: until the routings part, v has taken cnt[i, v] stages in both, so
@@ -429,14 +447,11 @@ def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, 
                 gains[a, v] = base[a] - base[a] - dcost
                 continue
             f = f2
-        if n:
-            nh = nh0
-        else:  # v joins the hosts
-            nh = _hosts(nlev[a], hl, v)
         if track:
-            tot = _route(Rg, w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], hl if not n else hl0, nh, v, row, nc, f,
-                         cnt[g0 + a + f], prefix[g0 + a + f], False, zk, zk, dummy)
+            tot = route_sorted(Rg, w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], hR[g0:g1_], hH[g0:g1_], nhs[a], v, row,
+                               nc, f, cnt[g0 + a + f], prefix[g0 + a + f], g1, False, zk, zk, dummy, sk, sc)
         else:
+            nh = nh0 if n else _hosts(nlev[a], hl, v)  # v joins the hosts
             tot = _route(Rg, w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], hl if not n else hl0, nh, v, row, nc, 0, zk,
                          0.0, False, zk, zk, dummy)
         gains[a, v] = base[a] - tot - dcost
