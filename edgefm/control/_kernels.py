@@ -255,7 +255,11 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
     nhs = np.zeros(G, dtype=np.int64)
     kk = np.zeros(V, dtype=np.int64)
     cc = np.zeros(V)
+    RT = np.empty((V, S) if track else (1, 1))  # R transposed: a node's scan over the stages is contiguous
     if track:
+        for i in range(S):
+            for v in range(V):
+                RT[v, i] = R[i, v]
         for a in range(G):
             nhs[a] = sort_hosts(R[gptr[a]:gptr[a + 1]], nlev[a], hR[gptr[a]:gptr[a + 1]], hH[gptr[a]:gptr[a + 1]])
     added_m = np.empty(64, dtype=np.int64)
@@ -271,7 +275,7 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
                               hR[g0:g1_] if track else hR, hH[g0:g1_] if track else hH, nhs[a], kk, cc, g[gms[a]])
         else:
             r = _refresh(a - G, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, first, x, prev, up,
-                         avail, dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono, hR, hH, nhs, kk, cc)
+                         avail, dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono, hR, hH, nhs, kk, cc, RT)
             n_pruned += r[0]
             n_resumed += r[1]
         a += 1
@@ -320,7 +324,7 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
                           dhat[g0:g1_], prefix[g0 + a:g1_ + a + 1], cnt[g0 + a:g1_ + a + 1], dummy,
                           hR[g0:g1_] if track else hR, hH[g0:g1_] if track else hH, nhs[a], kk, cc, g[m])
         r = _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, first, x, prev, up, avail,
-                     dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono, hR, hH, nhs, kk, cc)
+                     dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono, hR, hH, nhs, kk, cc, RT)
         n_pruned += r[0]
         n_resumed += r[1]
         for a2 in range(G):
@@ -371,7 +375,7 @@ def _rebase(R, w, pen, gv, nlev, zk, track, nodes, ks, dhat, prefix, cnt, dummy,
 
 @njit(cache=True)
 def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, first, x, prev, up, avail, dem,
-             c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono, hR, hH, nhs, sk, sc):
+             c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono, hR, hH, nhs, sk, sc, RT):
     """Gains of one more instance of group ``a``'s MS on every node that fits (``refresh`` of solve_greedy)."""
     m = gms[a]
     g0, g1_ = gptr[a], gptr[a + 1]
@@ -396,7 +400,7 @@ def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, 
         f = L
         if track:
             for i in range(L):
-                if Rg[i, v] + g1 <= dhat[g0 + i]:
+                if RT[v, g0 + i] + g1 <= dhat[g0 + i]:
                     f = i
                     break
             if f == L:
@@ -439,7 +443,7 @@ def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, 
             for i in range(f, L):
                 kk = cnt[g0 + a + i, v]
                 val = row[kk] if kk < nc else np.inf
-                if Rg[i, v] + val <= dhat[g0 + i]:
+                if RT[v, g0 + i] + val <= dhat[g0 + i]:
                     f2 = i
                     break
             resumed += f2 - f
