@@ -50,3 +50,23 @@ def test_germany50_equals_golden():
     for prune in (None, False):
         got = g50.run(gold["placement"], prune=prune)
         assert got == gold["run"]
+
+
+def test_germany50_k_nearest_option():
+    """The k-nearest candidate restriction is an option: off by default, exact when k covers every node,
+    a valid run otherwise, and refused where it would be silently ignored (reference solver, compare)."""
+    import numpy as np
+
+    import golden_g50 as g50
+    from edgefm.control import make_controller
+
+    gold = json.loads(g50.PATH.read_text())
+    sc = g50.scenario()
+    assert make_controller("proposed", sc).k_nearest is None
+    assert g50.run(gold["placement"], k_nearest=sc.n_nodes) == gold["run"]
+    approx = g50.run(gold["placement"], k_nearest=5)
+    assert approx["arrivals"] == approx["on_time"] + approx["late"] + approx["unfinished"]
+    for bad in ({"k_nearest": 0}, {"k_nearest": 5, "solver": "reference"}, {"k_nearest": 5, "compare": True}):
+        with pytest.raises(ValueError):
+            make_controller("proposed", sc, **bad)
+    assert np.isfinite(float(approx["cost_total"]))

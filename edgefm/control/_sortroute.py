@@ -61,7 +61,7 @@ def sort_hosts(R, nlev, hR, hH):
 
 
 @njit(cache=True)
-def route_sorted(R, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, k0, obj0, g1, want, nodes, ks, dh, k,
+def route_sorted(R, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, bnodes, obj0, g1, want, nodes, ks, dh, k,
                  cur):
     """Greedy routing of one MS group, scanning each stage's hosts in ascending R.
 
@@ -77,8 +77,9 @@ def route_sorted(R, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, k0, ob
         ``orow[:norow]`` instead.
     hR, hH, nh : arrays, int
         Per stage the hosts in ascending R (:func:`sort_hosts`).
-    start, k0, obj0 : int, array, float
-        Resume at stage ``start`` with per-node counts ``k0`` (V,) and running objective ``obj0``.
+    start, bnodes, obj0 : int, array, float
+        Resume at stage ``start`` with the per-node counts of ``bnodes[:start]`` (the base routing's
+        nodes, −1 = wait; the routings agree before ``start``) and running objective ``obj0``.
     g1 : float
         :func:`least_g` of the MS.
     want : bool
@@ -95,11 +96,16 @@ def route_sorted(R, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, k0, ob
     if S == start:
         return obj0
     for j in range(nh):
+        k[hH[start, j]] = 0
+    if ov >= 0:
+        k[ov] = 0
+    for j in range(start):
+        if bnodes[j] >= 0:
+            k[bnodes[j]] += 1
+    for j in range(nh):
         h = hH[start, j]
-        k[h] = k0[h]
         cur[h] = gv[h, k[h]] if k[h] < nlev[h] else np.inf
     if ov >= 0:
-        k[ov] = k0[ov]
         cur[ov] = orow[k[ov]] if k[ov] < norow else np.inf
     obj = obj0
     for i in range(start, S):
