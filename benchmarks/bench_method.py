@@ -8,7 +8,7 @@ targets and prints MET / MISSED for each.
 
 Held-out evaluation: ``--seed-start 1000`` runs draws the notebooks never see.
 
-Usage: python benchmarks/bench_method.py [--draws1 30] [--draws2 10] [--horizon 500]
+Usage: python benchmarks/bench_method.py [--draws1 50] [--draws2 30] [--horizon 1000]
                                          [--seed-start 0] [--workers 2] [--quick]
 Writes results/bench/bench_method.json.
 """
@@ -25,9 +25,9 @@ from edgefm.plots import results_dir
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--draws1", type=int, default=30)
-    ap.add_argument("--draws2", type=int, default=10)
-    ap.add_argument("--horizon", type=int, default=500)
+    ap.add_argument("--draws1", type=int, default=50)
+    ap.add_argument("--draws2", type=int, default=30)
+    ap.add_argument("--horizon", type=int, default=1000)
     ap.add_argument("--seed-start", type=int, default=0)
     ap.add_argument("--workers", type=int, default=None)
     ap.add_argument("--quick", action="store_true", help="2 draws, T = 100 (a smoke run)")

@@ -263,6 +263,8 @@ def _git_head() -> str | None:
 # --------------------------------------------------------------------------- results page
 def results_page(results: Path, fig_out: Path) -> str:
     kind = run_kind(results)
+    if kind == "none" and not (GALLERY / "SOURCE.json").is_file() and run_kind(results / "quick") == "quick":
+        results, kind = results / "quick", "quick"  # only a quick run (results/quick/, `make quick`)
     parts = ["# Results\n"]
     if kind in ("full", "quick"):
         summ, figs, sweeps = read_summaries(results / "summaries"), results / "figures", results / "sweeps"

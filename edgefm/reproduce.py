@@ -18,7 +18,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .paths import project_root, results_root
+from .paths import params_label, project_root, results_root
 
 __all__ = ["NotebookRun", "find_notebooks", "run_notebooks", "project_root", "expected_figures"]
 
@@ -102,7 +102,9 @@ def run_notebooks(quick: bool = False, only: list[str] | None = None, keep_going
     results : path, optional
         Output folder. Default: :func:`edgefm.paths.results_root` (the clone's ``results/``), its
         ``quick/`` sub-folder for a quick run, and ``runs/<name=value,...>`` for extra
-        ``parameters``, so neither replaces the figures and summaries of the full run.
+        ``parameters`` (:func:`edgefm.paths.params_label`), so neither replaces the figures and
+        summaries of the full run. The folder is passed to the notebooks as ``$EDGEFM_RESULTS``,
+        which they use as given (their figures are still stamped with non-default parameters).
     parameters : dict, optional
         Extra papermill parameters passed to every notebook.
 
@@ -114,7 +116,7 @@ def run_notebooks(quick: bool = False, only: list[str] | None = None, keep_going
     if results is None:
         results = results_root() / ("quick" if quick else "")
         if parameters:
-            results = results / "runs" / ",".join(f"{k}={parameters[k]}" for k in sorted(parameters))
+            results = results / "runs" / params_label(parameters)
     results = Path(results)
     outdir, figdir = results / "notebooks", results / "figures"
     outdir.mkdir(parents=True, exist_ok=True)

@@ -246,3 +246,15 @@ def test_results_page_falls_back_to_the_gallery_then_says_there_are_no_results(r
     for r in rows:
         assert f"| {r['method']} | {r['load']}× | {r['n']} | {r['on_time']:,.3f} | [{r['on_time_low']:,.3f}, " in page_md
     assert sorted(p.name for p in figs.iterdir()) == sorted(f"{s}.png" for s in sitegen.HEADLINE_FIGURES)
+
+
+def test_results_page_reads_a_quick_run_under_results_quick(results, tmp_path, monkeypatch):
+    """After `make quick` alone (no full run, no gallery) the page shows the quick run's numbers, marked."""
+    monkeypatch.setattr(sitegen, "GALLERY", tmp_path / "no-gallery")
+    root, figs = tmp_path / "results", tmp_path / "figs"
+    figs.mkdir()
+    shutil.copytree(results, root / "quick")
+    page_md = sitegen.results_page(root, figs)
+    assert "Quick run" in page_md and "No results yet" not in page_md
+    rows = sitegen.headline_rows(sitegen.read_summaries(root / "quick" / "summaries"), root / "quick" / "sweeps")
+    assert rows and all(f"| {r['method']} | {r['load']}× | {r['n']} |" in page_md for r in rows)

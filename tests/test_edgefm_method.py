@@ -110,6 +110,25 @@ def test_admission_thins_to_the_planned_share():
     assert share == pytest.approx(r.counters["plan_admit_share"], abs=0.03)
 
 
+def test_elastic_auto_follows_the_plans_admitted_share():
+    """elastic="auto": on when the plan admits every task, off when it packs the nodes to the bound."""
+    from edgefm.control.deadline import EdgeFMController
+
+    for load, on in ((1.0, True), (2.0, False)):
+        sc = _paper(0, load, T=60)
+        plan = provision(sc)
+        assert (plan.admit_share >= 1 - 1e-9) is on  # draw 0 admits all at 1x and is overloaded at 2x
+        r = run_method(sc, "edgefm", seed=0, placement=plan)
+        for opt in (True, False):  # "auto" runs exactly as the fixed option it picks
+            o = run_method(sc, "edgefm", seed=0, placement=plan, overrides={"elastic": opt})
+            same = (o.on_time, o.late, o.shed, o.cost_total) == (r.on_time, r.late, r.shed, r.cost_total)
+            assert same or opt is not on
+        ctrl = EdgeFMController(plan=plan)
+        assert ctrl.elastic_option == "auto"
+    with pytest.raises(ValueError, match="elastic"):
+        EdgeFMController(elastic="sometimes")
+
+
 def test_nothing_shed_on_an_ample_draw():
     sc = _paper(3, 1.0, T=150)
     r = run_method(sc, "edgefm", seed=3)
@@ -125,12 +144,32 @@ def test_cli_simulate_edgefm():
     assert d["arrivals"] == d["on_time"] + d["late"] + d["unfinished"] + d["shed"]
 
 
+def _max_share(x, sc) -> float:
+    """Largest share of any core MS's instances on one node."""
+    return max(x[:, m].max() / x[:, m].sum() for m in sc.core_ms if x[:, m].sum())
+
+
+@pytest.mark.parametrize("seed, load", [(0, 1.0), (0, 2.0), (2, 2.0)])
+def test_auto_spread_is_lexicographic(seed, load):
+    """spread="auto": the tightest tier whose admitted rate equals the loosest tier's, and its bound holds."""
+    from edgefm.placement.provision import SPREAD_TIERS
+
+    sc = _paper(seed, load)
+    p = provision(sc)
+    tiers = {s: provision(sc, spread=s) for s in SPREAD_TIERS}
+    loose = tiers[SPREAD_TIERS[-1]]
+    s = p.info["spread"]
+    assert s in SPREAD_TIERS and _max_share(p.x, sc) <= s + 1e-9
+    assert p.admit_share == pytest.approx(loose.admit_share, rel=1e-9)
+    assert np.array_equal(p.x, tiers[s].x)  # the same program as asking for that tier
+    for t in SPREAD_TIERS[:SPREAD_TIERS.index(s)]:  # every tighter tier admits less
+        assert tiers[t].admit_share < loose.admit_share * (1 - 1e-9)
+
+
 def test_spread_and_n1_capacity():
     sc = _paper(1)
-    p = provision(sc)  # default spread 0.5: no node holds more than half of a core pool
-    for m in sc.core_ms:
-        if p.x[:, m].sum():
-            assert p.x[:, m].max() <= 0.5 * p.x[:, m].sum() + 1e-9
+    p = provision(sc, spread=0.5)  # no node holds more than half of a core pool
+    assert _max_share(p.x, sc) <= 0.5 + 1e-9
     q = provision(sc, survivable=True)  # N-1: without any node, every core pool serves what is admitted
     for m in sc.core_ms:
         ms = sc.microservices[m]

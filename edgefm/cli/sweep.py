@@ -11,7 +11,8 @@ def add_parser(sub) -> None:
     p = sub.add_parser("sweep", help="run a sweep file (seeds x methods x loads) on Dask, results in parquet")
     p.add_argument("file", help="sweep YAML file, e.g. data/sweeps/fig4.yaml")
     p.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                   help="existing Dask scheduler, e.g. tcp://host:8786 (default: a local cluster)")
+                   help="existing Dask scheduler, e.g. tcp://host:8786; its workers need edgefm installed, "
+                        "no shared filesystem (default: a local cluster)")
     p.add_argument("--workers", type=nonneg_int, default=None, metavar="N",
                    help="local worker processes (default: CPU count; 0 = serial, in-process)")
     p.add_argument("--quick", action="store_true", help="use the file's quick block (few seeds, short horizon)")

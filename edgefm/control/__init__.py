@@ -84,7 +84,7 @@ REGISTRY: dict[str, MethodSpec] = {
                          "E14 placement, fixed light instances sized from mean rates"),
     "edgefm": MethodSpec("edgefm", "deadline:EdgeFMController", "edgefm", {},
                          "queue-sized network-aware provisioning (E22-E24) + admission, shedding, "
-                         "standing light pool, earliest-finish routing (E25-E27)", version="5"),
+                         "standing light pool, earliest-finish routing (E25-E27)", version="7"),
 }
 
 #: Method names in reporting order. Variants registered as ``base+option`` (``proposed+fallback``)

@@ -61,8 +61,11 @@ class EdgeFMController:
         Thin arrivals to the planned rates α (E25).
     shed_hopeless : bool
         Shed tasks that can no longer be on time (E26).
-    elastic : bool
+    elastic : bool or "auto"
         Add light instances beyond the planned pool when waiting work would miss its budget.
+        ``"auto"`` (default): only when the plan admits every offered task (the nodes then have
+        room beyond the plan, which bursts of a trace or an MMPP need); a plan that admits less has
+        packed the nodes to the bound, where an addition only displaces a planned instance.
     keep_alive : int
         Slots an added light instance stays up after its last job.
     headroom : bool
@@ -83,10 +86,14 @@ class EdgeFMController:
 
     name = "edgefm"
 
-    def __init__(self, admission: bool = True, shed_hopeless: bool = True, elastic: bool = False,
+    def __init__(self, admission: bool = True, shed_hopeless: bool = True, elastic: bool | str = "auto",
                  keep_alive: int = 20, eps: float | None = 0.05, plan=None, headroom: bool = False,
                  window: int = 5, survivable: bool = False):
-        self.admission, self.shed_hopeless, self.elastic = bool(admission), bool(shed_hopeless), bool(elastic)
+        if isinstance(elastic, str) and elastic != "auto":
+            raise ValueError(f"elastic must be True, False or 'auto', got {elastic!r}")
+        self.admission, self.shed_hopeless = bool(admission), bool(shed_hopeless)
+        self.elastic_option = elastic if elastic == "auto" else bool(elastic)
+        self.elastic = self.elastic_option is True
         self.headroom, self.window = bool(headroom), max(1, int(window))
         self.survivable = bool(survivable)
         self.keep_alive = int(keep_alive)
@@ -107,6 +114,8 @@ class EdgeFMController:
             if not np.array_equal(np.asarray(plan.x), np.asarray(ctx.core_x)):
                 plan = provision(sc, core_x=ctx.core_x, eps=self.eps)
         self.plan = plan
+        if self.elastic_option == "auto":
+            self.elastic = bool(plan.admit_share >= 1 - 1e-9)
         self.plan_light = np.asarray(plan.light_x, dtype=np.int64)
         self.base = self.plan_light
         self.core_x = np.asarray(ctx.core_x, dtype=np.int64)

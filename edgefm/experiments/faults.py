@@ -10,6 +10,8 @@ surviving instance can never finish and is counted as unfinished when it passes 
 
 Outputs are tidy tables: :func:`fault_runs` gives one row per placement × failed node × seed and one
 row per placement × failed node × seed × window of ``window`` arrival slots (recovery curves).
+:func:`method_fault_runs` is the same experiment with every method on its own placement (the
+comparison of methods under one failure, the ``edgefm`` method's plan included).
 """
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-__all__ = ["failure_nodes", "placement_summary", "fault_runs", "run_one"]
+__all__ = ["failure_nodes", "placement_summary", "fault_runs", "method_fault_runs", "run_one"]
 
 _TOL = 1e-9
 
@@ -79,8 +81,8 @@ def run_one(scenario, x, node: int | None, seed: int, fail_slot: int, n_slots: i
     dt = scenario.slot_ms
     arr = poisson_arrivals(scenario, seed, n_slots=n_slots)
     fails = [] if node is None else [Failure(node=int(node), at_ms=fail_slot * dt)]
-    res = run_method(scenario, method, seed, arrivals=arr, placement=np.asarray(x), failures=fails,
-                     keep_stages=True)
+    plan = x if hasattr(x, "light_x") else np.asarray(getattr(x, "x", x))  # an edgefm plan keeps its pools
+    res = run_method(scenario, method, seed, arrivals=arr, placement=plan, failures=fails, keep_stages=True)
     st = res.stages
     slot = np.asarray(st["task_slot"])
     ok = res.task_latency <= np.asarray(st["task_deadline"]) + _TOL
@@ -121,7 +123,9 @@ def fault_runs(scenario, placements: dict, nodes, seeds=(0,), fail_slot: int = 4
     Parameters
     ----------
     scenario : Scenario
-    placements : dict of str → Placement or (V, M) array
+    placements : dict of str → Placement, Provision or (V, M) array
+        (a :class:`~edgefm.placement.provision.Provision` keeps its light pools and admission
+        rates when run by the ``edgefm`` method)
     nodes : sequence of str
         Node names to fail, one per run.
     seeds : sequence of int
@@ -152,7 +156,7 @@ def fault_runs(scenario, placements: dict, nodes, seeds=(0,), fail_slot: int = 4
     labels = (["none"] if baseline else []) + list(nodes)
     jobs = []
     for pname, p in placements.items():
-        x = np.asarray(getattr(p, "x", p))
+        x = p if hasattr(p, "light_x") else np.asarray(getattr(p, "x", p))
         for label in labels:
             node = None if label == "none" else scenario.node_index(label)
             for seed in seeds:
@@ -173,3 +177,34 @@ def fault_runs(scenario, placements: dict, nodes, seeds=(0,), fail_slot: int = 4
         df["failed"] = df["failed"].astype(cat)
         df["placement"] = df["placement"].astype(pcat)
     return runs, wins
+
+
+def method_fault_runs(scenario, methods, nodes, seeds=(0,), fail_slot: int = 400, n_slots: int = 1000,
+                      window: int = 50, workers: int | None = 0, time_limit: float | None = 60.0):
+    """Every method on its own core placement, one failed node per run (plus no failure).
+
+    The methods' comparison under one failure: each method places its core as it would without a
+    failure (E14 for the paper's methods, E24 for ``edgefm``, their own for lbrr and ga), and every
+    method sees the same arrivals and the same failure per seed (paired).
+
+    Parameters
+    ----------
+    scenario : Scenario
+    methods : sequence of str
+        Names of :data:`edgefm.control.REGISTRY`.
+    nodes, seeds, fail_slot, n_slots, window, workers
+        As in :func:`fault_runs`.
+    time_limit : float, optional
+        Seconds per placement solve (see :func:`edgefm.experiments.runner.core_placement`).
+
+    Returns
+    -------
+    runs, windows : DataFrame
+        As in :func:`fault_runs`, the ``placement`` column naming the method.
+    """
+    from ..control import REGISTRY
+    from .runner import core_placement
+
+    placements = {m: core_placement(scenario, REGISTRY[m].placement, None, time_limit)[0] for m in methods}
+    return fault_runs(scenario, placements, nodes, seeds=seeds, fail_slot=fail_slot, n_slots=n_slots,
+                      window=window, method={m: m for m in methods}, workers=workers)

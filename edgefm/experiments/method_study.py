@@ -20,7 +20,7 @@ ABLATIONS = {
     "no shedding (E26)": {"shed_hopeless": False},
     "no admission, no shedding": {"admission": False, "shed_hopeless": False},
     "sizing from the mean (no E22-E23)": {"eps": None},
-    "elastic light (E27 option)": {"elastic": True},
+    "no elastic light (E27)": {"elastic": False},
     "headroom admission (E25 option)": {"headroom": True},
 }
 

@@ -28,12 +28,23 @@ Execution back-ends
 -------------------
 * ``workers=0``: serial, in-process (tests, debugging).
 * default: a ``distributed.LocalCluster`` with one single-threaded process per CPU.
-* ``scheduler="tcp://host:8786"``: an existing Dask cluster. With
-  `dask-jobqueue <https://jobqueue.dask.org>`_ (``SLURMCluster(...).scale(jobs=10)``)
-  or `dask-kubernetes <https://kubernetes.dask.org>`_, start the cluster, read its
-  ``scheduler_address`` and pass it: ``edgefm sweep data/sweeps/fig4.yaml
-  --scheduler tcp://host:8786``. The workers must have the same edgefm installed
-  and see the scenario file at the same path; the client writes the result files.
+* ``scheduler="tcp://host:8786"``: an existing Dask cluster, started by hand
+  (``dask scheduler`` on one machine, ``dask worker tcp://host:8786`` on each of the
+  others), with `dask-jobqueue <https://jobqueue.dask.org>`_
+  (``SLURMCluster(...).scale(jobs=10)``) or `dask-kubernetes <https://kubernetes.dask.org>`_;
+  pass its ``scheduler_address``: ``edgefm sweep data/sweeps/fig4.yaml
+  --scheduler tcp://host:8786``.
+
+No shared filesystem is needed. A cell carries its scenario's *content*
+(``scenario_text``, checked against ``scenario_sha256`` on the worker), not only its
+path; each worker solves the placements its cells need (deterministic: the same
+solver on the same draw gives the same placement) and keeps them in its own
+placement cache (its ``$EDGEFM_RESULTS`` or user data folder, see
+:mod:`edgefm.paths`; ``EDGEFM_PLACEMENT_CACHE=off`` keeps none). Rows come back to
+the client, which alone writes the cell files and ``results.parquet``. The workers
+need the same edgefm version installed, the modules named in ``plugins``, and, for
+the ``code``/``conv`` trace arrivals, the trace files of ``data/traces`` (present in
+a clone with ``pip install -e .``).
 """
 from __future__ import annotations
 
@@ -250,36 +261,59 @@ def _controller_keys(params: dict, methods, fld, src) -> None:
                            f"{fld}.{k}", src)
 
 
-def _file_sha256(path: str) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
-
-
 def cells(spec: SweepSpec, quick: bool = False) -> list[dict]:
     """The cells of ``spec`` in deterministic order (override, load, method, seed).
 
-    Each cell is a JSON-ready dict: ``scenario`` (resolved path),
-    ``scenario_sha256``, ``seed``, ``method``, ``load`` and ``override``.
+    Parameters
+    ----------
+    spec : SweepSpec
+    quick : bool
+        Use the ``quick`` block of the sweep file.
+
+    Returns
+    -------
+    list of dict
+        JSON-ready cells: ``scenario`` (resolved path, for provenance and the row's
+        ``scenario`` column), ``scenario_text`` (the file's content: what
+        :func:`run_cell` reads, so a worker needs no access to the file),
+        ``scenario_sha256`` (of that content), ``seed``, ``method``, ``load``,
+        ``override``, ``edgefm_version`` (a worker with another version refuses the
+        cell) and, when the sweep names any, ``plugins``.
     """
     q = spec.quick if quick else {}
     seeds, methods, loads = q.get("seeds", spec.seeds), q.get("methods", spec.methods), q.get("loads", spec.loads)
     overrides = [dict(o, horizon_slots=q["horizon_slots"]) if "horizon_slots" in q else dict(o)
                  for o in spec.overrides]
-    sha = _file_sha256(spec.scenario)
+    from .. import __version__
+
+    raw = Path(spec.scenario).read_bytes()
+    sha, text = hashlib.sha256(raw).hexdigest(), raw.decode("utf-8")
     extra = {"plugins": list(spec.plugins)} if spec.plugins else {}
-    return [dict(scenario=spec.scenario, scenario_sha256=sha, seed=int(s), method=m, load=float(ld),
-                 override=o, **extra)
+    return [dict(scenario=spec.scenario, scenario_text=text, scenario_sha256=sha, seed=int(s), method=m,
+                 load=float(ld), override=o, edgefm_version=__version__, **extra)
             for o in overrides for ld in loads for m in methods for s in seeds]
 
 
 def cell_key(cell: dict) -> str:
     """SHA-256 of the canonical JSON of the cell's configuration and the edgefm version.
 
-    The scenario is identified by its content hash (not its path), so moving the
-    clone keeps the cache while editing the scenario file invalidates it.
+    The scenario is identified by its content hash (not its path, nor the content
+    itself, which the hash stands for), so moving the clone keeps the cache while
+    editing the scenario file invalidates it.
+
+    Parameters
+    ----------
+    cell : dict
+        One of :func:`cells`.
+
+    Returns
+    -------
+    str
+        64 hexadecimal digits.
     """
     from .. import __version__
 
-    conf = {k: v for k, v in cell.items() if k != "scenario"}
+    conf = {k: v for k, v in cell.items() if k not in ("scenario", "scenario_text")}
     conf["scenario_name"] = Path(cell["scenario"]).name
     conf["edgefm_version"] = __version__
     conf["row_schema"] = ROW_SCHEMA
@@ -302,22 +336,60 @@ def _one_thread() -> None:
     threadpool_limits(1)
 
 
+def _cell_spec(cell: dict):
+    """The cell's :class:`~edgefm.scenario.spec.ScenarioSpec`: from the content it carries
+    (``scenario_text``, checked against ``scenario_sha256``), else from its ``scenario`` path."""
+    from ..scenario.spec import load_spec, spec_from_dict
+
+    text = cell.get("scenario_text")
+    if text is None:  # a cell built by hand (tests, scripts): the file must be readable here
+        return load_spec(cell["scenario"])
+    from ..errors import SimulationError
+    from ..scenario.yamlfile import load_yaml
+
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if sha != cell["scenario_sha256"]:
+        raise SimulationError(f"the cell's scenario content does not match its scenario_sha256 "
+                              f"({sha[:12]} != {str(cell['scenario_sha256'])[:12]})")
+    return spec_from_dict(load_yaml(text), source=Path(cell["scenario"]).name)
+
+
 def run_cell(cell: dict) -> dict:
     """Run one cell; return one tidy row (all run metrics + configuration + ``key``).
 
-    ``arrivals`` is the number of tasks of the run; ``process`` the arrival
-    process of the cell (poisson, mmpp, code or conv).
+    Reads no project file: the scenario comes from the cell's ``scenario_text``
+    (see :func:`cells`), the placement is solved here (or read from this process's
+    placement cache), so the cell runs the same on a Dask worker of another machine.
+
+    Parameters
+    ----------
+    cell : dict
+        One of :func:`cells`. A cell without ``scenario_text`` is read from its
+        ``scenario`` path.
+
+    Returns
+    -------
+    dict
+        ``arrivals`` is the number of tasks of the run; ``process`` the arrival
+        process of the cell (poisson, mmpp, code or conv).
     """
     _one_thread()
     import importlib
 
-    from ..scenario.sample import load_scenario
+    from .. import __version__
+    from ..scenario.sample import sample_scenario
+
+    want = cell.get("edgefm_version", __version__)
+    if want != __version__:  # its row would be cached under the client's version
+        from ..errors import SimulationError
+
+        raise SimulationError(f"this worker runs edgefm {__version__}, the cell was made by edgefm {want}")
     from .runner import run_method
 
     for mod in cell.get("plugins", ()):  # a Dask worker registers the user's methods too
         importlib.import_module(mod)
     o = cell["override"]
-    sc = load_scenario(cell["scenario"], seed=cell["seed"], load=cell["load"])
+    sc = sample_scenario(_cell_spec(cell), seed=cell["seed"], load=cell["load"])
     if "horizon_slots" in o:
         sc = sc.replace(horizon_slots=int(o["horizon_slots"]))
     from ..sim.failures import parse_failure
@@ -375,7 +447,9 @@ def run_sweep(spec: SweepSpec | str | Path, quick: bool = False, scheduler: str 
     quick : bool
         Use the ``quick`` block (fewer seeds/loads/methods, shorter horizon).
     scheduler : str, optional
-        Address of an existing Dask scheduler (``tcp://host:8786``).
+        Address of an existing Dask scheduler (``tcp://host:8786``). Its workers need the same
+        edgefm installed but no shared filesystem: the cells carry their scenario and the rows
+        come back here (module docstring, "Execution back-ends").
     workers : int, optional
         Processes of the local cluster (default: CPU count); ``0`` runs serially in-process.
     out_dir : path, optional

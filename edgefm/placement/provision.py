@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import numpy as np
@@ -56,7 +56,7 @@ from .queueing import light_servers, max_rate, servers_for
 __all__ = ["Provision", "provision", "stage_budgets", "path_tails", "best_paths"]
 
 #: Version of the program E24; part of the placement cache key, so a change re-solves.
-PROGRAM_VERSION = 10
+PROGRAM_VERSION = 11
 #: Admission weight B of E24 (cost units per admitted task/ms): far above any per-slot cost
 #: of serving one task/ms, so admitting comes first.
 ADMIT_WEIGHT = 1e4
@@ -69,6 +69,10 @@ NODE_LIMIT = 2000
 REPAIR_ROUNDS = 3
 #: γ of E24: cost units per (task/ms × ms) of path excess.
 PATH_WEIGHT = 0.05
+#: Spread tiers of ``spread="auto"`` (E24): the largest share of any core MS's instances one node may
+#: hold, tightest first. A tier is kept only when it admits as many tasks as the loosest one, so fault
+#: tolerance never costs admitted tasks; at nominal load the tightest tier usually admits all.
+SPREAD_TIERS = (1 / 3, 1 / 2)
 
 
 @dataclass(frozen=True)
@@ -300,7 +304,7 @@ def _rho(scenario, budget: np.ndarray, eps: float) -> np.ndarray:
 
 
 def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", time_limit: float | None = 300.0,
-              gap: float = 1e-3, spread: float | None = 0.5, survivable: bool = False) -> Provision:
+              gap: float = 1e-3, spread: float | str | None = "auto", survivable: bool = False) -> Provision:
     """Solve the ``edgefm`` provisioning program E24 (module doc).
 
     Parameters
@@ -318,10 +322,12 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
         :data:`NODE_LIMIT` branch-and-bound nodes (status ``"node_limit"`` with its gap), so the
         same scenario gives the same plan on any machine; a time-limit stop returns the
         incumbent with status ``"time_limit"`` and may then depend on the machine.
-    spread : float, optional
+    spread : float, "auto" or None
         Fault tolerance: no node may hold more than this share of any core MS's instances
         (``0.5``: losing any one node leaves at least half of every core pool; light pools are
-        re-homed by the controller when a node fails). ``None``: no limit.
+        re-homed by the controller when a node fails). ``"auto"`` (default): the tightest of
+        :data:`SPREAD_TIERS` that admits as many tasks as the loosest (the admitted rate first,
+        then the spread, then the cost; ``info["spread"]`` says which). ``None``: no limit.
     survivable : bool
         N−1 capacity: without any one node, every core pool still serves the admitted rate at
         its utilisation ρ_m (more instances; for deployments that must ride out a failure).
@@ -343,9 +349,36 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
     >>> p.status, round(p.admit_share, 3)
     ('optimal', 1.0)
     """
-    return _provision(scenario, None if core_x is None else tuple(map(tuple, np.asarray(core_x, int))),
-                      None if eps is None else float(eps), solver, time_limit, float(gap),
+    cx = None if core_x is None else tuple(map(tuple, np.asarray(core_x, int)))
+    e = None if eps is None else float(eps)
+    if isinstance(spread, str):
+        if spread != "auto":
+            raise ValueError(f"spread must be a share in (0, 1], 'auto' or None, got {spread!r}")
+        return _auto_spread(scenario, cx, e, solver, time_limit, float(gap), bool(survivable))
+    return _provision(scenario, cx, e, solver, time_limit, float(gap),
                       None if spread is None else float(spread), bool(survivable))
+
+
+def _auto_spread(scenario, cx, eps, solver, time_limit, gap, survivable) -> Provision:
+    """``spread="auto"``: tightest tier of :data:`SPREAD_TIERS` that admits as much as the loosest."""
+    from ..errors import InfeasibleError
+
+    if cx is not None:  # core counts given: the spread rows (core MSs only) do not apply
+        return _provision(scenario, cx, eps, solver, time_limit, gap, float(SPREAD_TIERS[-1]), survivable)
+    tried = []
+    for i, s in enumerate(SPREAD_TIERS):
+        try:
+            p = _provision(scenario, cx, eps, solver, time_limit, gap, float(s), survivable)
+        except InfeasibleError:
+            if i == len(SPREAD_TIERS) - 1:
+                raise
+            continue
+        tried.append((s, p))
+        if p.admit_share >= 1 - 1e-9:  # every task admitted: no looser tier admits more
+            break
+    loose = tried[-1][1]
+    s, best = next((s, p) for s, p in tried if p.admit_share >= loose.admit_share * (1 - 1e-9) - 1e-12)
+    return replace(best, info={**best.info, "spread": float(s)})
 
 
 @lru_cache(maxsize=64)

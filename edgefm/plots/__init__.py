@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from ..paths import is_quick, results_dir, set_quick
+from ..paths import is_quick, notebook_path, params_label, results_dir, run_params, set_params, set_quick
 
-__all__ = ["results_dir", "figures_dir", "savefig", "use_style", "method_palette", "METHOD_ORDER", "QUICK_STAMP"]
+__all__ = ["results_dir", "figures_dir", "savefig", "use_style", "method_palette", "METHOD_ORDER", "QUICK_STAMP",
+           "params_stamp"]
 
 #: Methods in reporting order; each keeps its colour (tab10 index) in every figure.
 METHOD_ORDER = ("proposed", "propavg", "lbrr", "ga", "hpa", "static", "edgefm")
@@ -27,21 +28,52 @@ def figures_dir() -> Path:
     return d
 
 
-def use_style(quick: bool = False) -> None:
-    """Apply the project's plotting style (seaborn ``whitegrid``, readable sizes).
+def params_stamp(params: dict | None = None) -> str:
+    """Text stamped on the figures of a run with non-default parameters (``None``: this run's,
+    :func:`edgefm.paths.run_params`); empty for a default run.
+
+    Examples
+    --------
+    >>> params_stamp({"SEED": 3, "N_BOOT": 500})
+    'non-default parameters: N_BOOT=500, SEED=3'
+    """
+    params = run_params() if params is None else params
+    return "non-default parameters: " + ", ".join(f"{k}={params[k]!r}" if isinstance(params[k], str) else f"{k}={params[k]}"
+                                                  for k in sorted(params)) if params else ""
+
+
+def use_style(quick: bool = False, *, notebook: str | None = None, params: dict | None = None) -> None:
+    """Apply the project's plotting style (seaborn ``whitegrid``, readable sizes) and mark the run.
+
+    Every notebook's setup cell calls it with its parameters, e.g.
+    ``use_style(quick=QUICK, notebook="05_fig3_strategies", params=dict(SEED=SEED, N_BOOT=N_BOOT))``.
 
     Parameters
     ----------
     quick : bool
         The notebook's ``QUICK`` parameter: a quick run writes under ``results/quick/`` and stamps
         its figures (:func:`edgefm.paths.set_quick`), so it never passes for a full run.
+    notebook : str, optional
+        The calling notebook's stem (or number), whose ``parameters`` cell holds the defaults.
+    params : dict, optional
+        This run's value of every parameter that can change the results (all the notebook
+        declares but ``QUICK`` and ``WORKERS``, :data:`edgefm.paths.RESULT_NEUTRAL`); a name the
+        notebook does not declare, or a declared one left out, is a ``ValueError``. When any value
+        differs from its default (:func:`edgefm.paths.set_params`), results go to
+        ``results/params/<notebook>/<NAME=value,...>/``, figures carry :func:`params_stamp`, and a
+        line says so. Without ``notebook`` and ``params`` the run counts as a default one.
     """
     import matplotlib as mpl
     import seaborn as sns
 
     set_quick(quick)
+    changed = set_params(notebook, params)
     sns.set_theme(style="whitegrid", context="notebook")
     mpl.rcParams.update({"figure.dpi": 110, "savefig.dpi": 150, "savefig.bbox": "tight"})
+    if changed:
+        where = ("$EDGEFM_RESULTS (used as given)" if os.environ.get("EDGEFM_RESULTS") else
+                 f"params/{notebook_path(notebook).stem}/{params_label(changed)}/ of the results folder")
+        print(f"{params_stamp(changed)}: figures stamped, results in {where}")
 
 
 class Saved(list):
@@ -64,13 +96,17 @@ def savefig(fig, name: str, *, outdir: str | os.PathLike | None = None) -> list[
     outdir : path, optional
         Defaults to :func:`figures_dir`. The reproduction runner lists every file
         written here in ``results/manifest.json``. In a quick run the figure is stamped
-        :data:`QUICK_STAMP`.
+        :data:`QUICK_STAMP`, in a run with non-default parameters :func:`params_stamp`.
     """
     d = Path(outdir) if outdir is not None else figures_dir()
     d.mkdir(parents=True, exist_ok=True)
     if is_quick() and not any(t.get_text() == QUICK_STAMP for t in fig.texts):
         fig.text(0.5, 0.5, QUICK_STAMP, ha="center", va="center", rotation=20, fontsize=14, color="red",
                  alpha=0.35, zorder=100)
+    stamp = params_stamp()
+    if stamp and not any(t.get_text() == stamp for t in fig.texts):
+        fig.text(0.5, 0.38 if is_quick() else 0.5, stamp, ha="center", va="center", rotation=20, fontsize=13,
+                 color="red", alpha=0.5, zorder=100, wrap=True)
     paths = Saved([d / f"{name}.png", d / f"{name}.pdf"])
     for p in paths:
         fig.savefig(p)

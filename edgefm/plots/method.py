@@ -70,3 +70,36 @@ def plot_ablation(eff):
     axes[1].set_yticks([])
     fig.tight_layout()
     return fig
+
+
+def plot_methods_under_failure(runs):
+    """Every method on its own placement under one failed node (:func:`edgefm.experiments.faults.method_fault_runs`).
+
+    Two panels: the on-time ratio of all tasks and of the tasks arriving after the failure, per failed
+    node (x; ``none`` is the run without a failure) and method (bars, one colour per method as in every
+    figure), mean over seeds.
+    """
+    import matplotlib.pyplot as plt
+
+    from . import METHOD_ORDER
+
+    methods = [m for m in METHOD_ORDER if m in set(runs["placement"].astype(str))]
+    methods += sorted(set(runs["placement"].astype(str)) - set(methods))
+    pal = method_palette(methods)
+    failed = [f for f in runs["failed"].cat.categories if (runs["failed"] == f).any()]
+    mean = runs.groupby(["failed", "placement"], observed=True)[["on_time_ratio", "on_time_after"]].mean()
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 3.8), sharey=True)
+    width = 0.8 / len(methods)
+    for ax, col, title in zip(axes, ("on_time_ratio", "on_time_after"),
+                              ("all tasks", "tasks arriving after the failure")):
+        for i, m in enumerate(methods):
+            y = [mean[col].get((f, m), np.nan) for f in failed]
+            ax.bar(np.arange(len(failed)) + (i - (len(methods) - 1) / 2) * width, y, width, color=pal[m], label=m)
+        ax.set_xticks(np.arange(len(failed)), [f if f != "none" else "no failure" for f in failed])
+        ax.set_xlabel("failed node")
+        ax.set_title(title)
+        ax.set_ylim(0, 1.05)
+    axes[0].set_ylabel("on-time ratio (mean over seeds)")
+    axes[1].legend(title="method", loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
+    fig.tight_layout()
+    return fig
