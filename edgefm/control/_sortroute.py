@@ -60,7 +60,7 @@ def sort_hosts(R, nlev, hR, hH):
     return nh
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def route_sorted(R, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, bnodes, obj0, g1, want, nodes, ks, dh, k,
                  cur):
     """Greedy routing of one MS group, scanning each stage's hosts in ascending R.
