@@ -387,7 +387,7 @@ def _rebase(R, w, pen, gv, nlev, zk, track, nodes, ks, dhat, prefix, cnt, dummy,
         hl = np.empty(len(nlev), dtype=np.int64)
         nh = _hosts(nlev, hl, -1)
         return _route(R, w, pen, gv, nlev, hl, nh, -1, dummy, 0, 0, zk, 0.0, False, nodes, ks, dhat)
-    base = route_sorted(R, w, pen, gv, nlev, hR, hH, nh, -1, dummy, 0, 0, nodes, 0.0, least_g(gm), True, nodes, ks,
+    base = route_sorted(w, w, pen, gv, nlev, hR, hH, nh, -1, dummy, 0, 0, nodes, 0.0, least_g(gm), True, nodes, ks,
                         dhat, kk, cc)
     # per-stage counts are recounted from ``nodes`` where needed (_refresh, route_sorted)
     prefix[0] = 0.0
@@ -480,8 +480,8 @@ def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, 
                 continue
             f = f2
         if track:
-            tot = route_sorted(Rg, w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], hR[g0:g1_], hH[g0:g1_], nhs[a], v, row,
-                               nc, f, nodes[g0:g1_], prefix[g0 + a + f], g1, False, zk, zk, dummy, sk, sc)
+            tot = route_sorted(RT[v, g0:g1_], w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], hR[g0:g1_], hH[g0:g1_], nhs[a], v,
+                               row, nc, f, nodes[g0:g1_], prefix[g0 + a + f], g1, False, zk, zk, dummy, sk, sc)
         else:
             nh = nh0 if n else _hosts(nlev[a], hl, v)  # v joins the hosts
             tot = _route(Rg, w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], hl if not n else hl0, nh, v, row, nc, 0, zk,

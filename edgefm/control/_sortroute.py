@@ -61,7 +61,7 @@ def sort_hosts(R, nlev, hR, hH):
 
 
 @njit(cache=True, inline="always")
-def route_sorted(R, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, bnodes, obj0, g1, want, nodes, ks, dh, k,
+def route_sorted(rov, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, bnodes, obj0, g1, want, nodes, ks, dh, k,
                  cur):
     """Greedy routing of one MS group, scanning each stage's hosts in ascending R.
 
@@ -70,8 +70,9 @@ def route_sorted(R, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, bnodes
 
     Parameters
     ----------
-    R, w, pen : arrays
-        (S, V) ready − now, (S,) debts H (E18), (S,) unassigned penalties 2D_n + Δ.
+    rov, w, pen : arrays
+        (S,) ready − now at node ``ov`` (read only if ``ov`` ≥ 0; the hosts' are in ``hR``), (S,) debts H
+        (E18), (S,) unassigned penalties 2D_n + Δ.
     gv, nlev : arrays
         ``gv[v, :nlev[v]]``, node v's E21 delays in level order; node ``ov`` (if ≥ 0) uses
         ``orow[:norow]`` instead.
@@ -92,7 +93,7 @@ def route_sorted(R, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, bnodes
     float
         ``obj0 + Σ_{i ≥ start} w_i d̂_i``, summed in stage order.
     """
-    S = R.shape[0]
+    S = len(w)
     if S == start:
         return obj0
     for j in range(nh):
@@ -112,7 +113,7 @@ def route_sorted(R, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, bnodes
         best = pen[i]
         bh = -1
         if ov >= 0:
-            d = R[i, ov] + cur[ov]
+            d = rov[i] + cur[ov]
             if d < best:
                 best = d
                 bh = ov
