@@ -6,6 +6,11 @@ figures to ``results/figures/`` (through :func:`edgefm.plots.savefig`). The
 manifest records the git commit, the parameters, package versions, the seconds
 each notebook took and the figures it produced. A failure names the notebook
 and the cell.
+
+While a notebook runs, the log says what it is doing (:mod:`edgefm.progress`): a
+heartbeat line every ``heartbeat`` seconds names the running cell and the latest
+progress of a sweep inside it; stderr passes through a filter that drops the
+kernels' noise.
 """
 from __future__ import annotations
 
@@ -88,7 +93,7 @@ def _figures(figdir: Path) -> dict[str, float]:
 
 def run_notebooks(quick: bool = False, only: list[str] | None = None, keep_going: bool = False,
                   results: Path | None = None, parameters: dict | None = None, progress: bool = True,
-                  root: Path | None = None) -> list[NotebookRun]:
+                  root: Path | None = None, heartbeat: float = 30.0) -> list[NotebookRun]:
     """Execute the notebooks and write the manifest.
 
     Parameters
@@ -107,6 +112,14 @@ def run_notebooks(quick: bool = False, only: list[str] | None = None, keep_going
         which they use as given (their figures are still stamped with non-default parameters).
     parameters : dict, optional
         Extra papermill parameters passed to every notebook.
+    progress : bool
+        Print a line per notebook and, while one runs, the heartbeat lines of
+        :class:`edgefm.progress.NotebookMonitor` (every ``heartbeat`` seconds once a cell has run
+        that long), with kernel noise filtered from stderr (:class:`edgefm.progress.NoiseFilter`).
+    root : path, optional
+        Project root holding ``notebooks/`` (default: this clone).
+    heartbeat : float
+        Seconds between two progress lines of a long cell.
 
     Returns
     -------
@@ -124,8 +137,14 @@ def run_notebooks(quick: bool = False, only: list[str] | None = None, keep_going
     old_env = os.environ.get("EDGEFM_RESULTS")
     os.environ["EDGEFM_RESULTS"] = str(results.resolve())  # where the kernels' savefig writes
     try:
-        return _run(find_notebooks(only, root), results, outdir, figdir, quick, parameters, keep_going,
-                    progress, root)
+        if not progress:
+            return _run(find_notebooks(only, root), results, outdir, figdir, quick, parameters, keep_going,
+                        progress, root, heartbeat)
+        from .progress import filtered_stderr
+
+        with filtered_stderr():
+            return _run(find_notebooks(only, root), results, outdir, figdir, quick, parameters, keep_going,
+                        progress, root, heartbeat)
     finally:
         if old_env is None:
             os.environ.pop("EDGEFM_RESULTS", None)
@@ -133,19 +152,73 @@ def run_notebooks(quick: bool = False, only: list[str] | None = None, keep_going
             os.environ["EDGEFM_RESULTS"] = old_env
 
 
-def _run(nbs, results, outdir, figdir, quick, parameters, keep_going, progress, root):
+def _engine():
+    """papermill's nbclient engine, registered as ``edgefm``: it reports each cell's start and end to
+    the :class:`~edgefm.progress.NotebookMonitor` passed as ``edgefm_monitor``."""
+    from papermill.engines import NBClientEngine, papermill_engines
+
+    class MonitoredEngine(NBClientEngine):
+        @classmethod
+        def execute_managed_notebook(cls, nb_man, kernel_name, edgefm_monitor=None, **kwargs):
+            mon = edgefm_monitor
+            if mon is not None:
+                cells = nb_man.nb.cells
+                mon.set_cells([c.source for c in cells],  # papermill's injected parameters are not counted
+                              ["injected" if "injected-parameters" in c.metadata.get("tags", []) else c.cell_type
+                               for c in cells])
+                start, complete = nb_man.cell_start, nb_man.cell_complete
+
+                def cell_start(cell, cell_index=None, **kw):
+                    mon.cell_start(cell_index)
+                    return start(cell, cell_index, **kw)
+
+                def cell_complete(cell, cell_index=None, **kw):
+                    mon.cell_complete(cell_index)
+                    return complete(cell, cell_index, **kw)
+
+                nb_man.cell_start, nb_man.cell_complete = cell_start, cell_complete
+            return super().execute_managed_notebook(nb_man, kernel_name, **kwargs)
+
+    papermill_engines.register("edgefm", MonitoredEngine)
+    return "edgefm"
+
+
+def _run(nbs, results, outdir, figdir, quick, parameters, keep_going, progress, root, heartbeat=30.0):
+    import tempfile
+    from contextlib import nullcontext
+
     import papermill as pm
 
+    from .progress import PROGRESS_ENV, NotebookMonitor
+
+    engine = _engine()
     params = {"QUICK": bool(quick), **(parameters or {})}
     runs: list[NotebookRun] = []
     for nb in nbs:
         before = _figures(figdir)
         t0 = time.perf_counter()
+        head = f"[{len(runs) + 1}/{len(nbs)}] {nb.name}"
         if progress:
-            print(f"[{len(runs) + 1}/{len(nbs)}] {nb.name} ...", end=" ", flush=True)
+            print(head + " ...", end=" ", flush=True)
+        fd, side = tempfile.mkstemp(prefix="edgefm-progress-", suffix=".log")
+        os.close(fd)
+        old_side = os.environ.get(PROGRESS_ENV)
+        os.environ[PROGRESS_ENV] = side  # the kernel inherits it: its sweeps report to the side file
+
+        open_line = [True]  # the "[k/n] name ..." line still waits for its end
+
+        def emit(line):
+            if open_line[0]:
+                print(flush=True)
+                open_line[0] = False
+            print(line, flush=True)
+
+        mon = NotebookMonitor(nb.name, side, every=heartbeat, emit=emit)
         try:
-            pm.execute_notebook(str(nb), str(outdir / nb.name), parameters=params, kernel_name="python3",
-                                cwd=str(nb.parent), progress_bar=False, log_output=False)
+            with mon if progress else nullcontext():
+                pm.execute_notebook(str(nb), str(outdir / nb.name), parameters=params, kernel_name="python3",
+                                    cwd=str(nb.parent), progress_bar=False, log_output=False,
+                                    engine_name=engine, edgefm_monitor=mon if progress else None)
             after = _figures(figdir)
             figs = sorted(k for k, v in after.items() if before.get(k) != v)
             missing = [f for f in expected_figures(nb) if f"{f}.png" not in figs]
@@ -157,9 +230,16 @@ def _run(nbs, results, outdir, figdir, quick, parameters, keep_going, progress, 
         except pm.PapermillExecutionError as exc:
             msg = f"{nb.name} failed at cell {exc.exec_count or exc.cell_index}: {exc.ename}: {exc.evalue}"
             runs.append(NotebookRun(nb.name, "failed", time.perf_counter() - t0, error=msg))
+        finally:
+            if old_side is None:
+                os.environ.pop(PROGRESS_ENV, None)
+            else:
+                os.environ[PROGRESS_ENV] = old_side
+            Path(side).unlink(missing_ok=True)
         if progress:
             r = runs[-1]
-            print(f"{r.status} in {r.seconds:.1f} s" + (f", {len(r.figures)} figures" if r.figures else ""))
+            print((f"{head} " if mon.printed else "") + f"{r.status} in {r.seconds:.1f} s"
+                  + (f", {len(r.figures)} figures" if r.figures else ""), flush=True)
         if runs[-1].status != "ok" and not keep_going:
             break
     _write_manifest(results / "manifest.json", runs, params, root)

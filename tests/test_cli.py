@@ -40,6 +40,7 @@ def no_work(monkeypatch):
     (PLACE + ["--gap", "-1"], "--gap"), (PLACE + ["--kappa", "-2"], "--kappa"),
     (PLACE + ["--solver", "cplex"], "--solver"),
     (["reproduce", "--only", "99"], "--only"),
+    (["reproduce", "--heartbeat", "0"], "--heartbeat"), (["reproduce", "--heartbeat", "nan"], "--heartbeat"),
     (["sweep", "data/sweeps/fig3.yaml", "--workers", "-1"], "--workers"),
     (["orlib", "pmed", "x.txt", "--time-limit", "nan"], "--time-limit"),
 ])

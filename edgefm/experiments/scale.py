@@ -35,6 +35,9 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
     variant, gap, time_limit
         E14 variant and SCIP stopping rule of the core placement; a solve that
         stops at the time limit keeps its incumbent and reports its gap.
+    progress : bool
+        Print a line per run; without it, under ``edgefm reproduce`` the line goes to the runner's log
+        (:func:`edgefm.progress.note`).
     """
     import warnings
 
@@ -43,6 +46,7 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
     from ..control import REGISTRY
     from ..errors import TimeLimitWarning
     from ..placement import place
+    from ..progress import note
     from ..scenario import sample_scenario
     from ..scenario.topology import topology_spec
     from ..workload import poisson_arrivals
@@ -70,8 +74,11 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
                         placements[solver] = (p, time.perf_counter() - t0)
                 p, secs = placements[solver]
                 res = run_method(sc, method, seed=seed, arrivals=arr, placement=p)
+                line = f"{name} seed {seed} {method}: on-time {res.on_time_ratio:.3f}, {res.wall_s:.1f} s"
                 if progress:
-                    print(f"{name} seed {seed} {method}: on-time {res.on_time_ratio:.3f}, {res.wall_s:.1f} s")
+                    print(line)
+                else:
+                    note("scale: " + line)  # the log of edgefm reproduce, not the notebook
                 rows.append({
                     "network": name, "seed": seed, "method": method,
                     "sites": sum(n.kind == "ES" for n in sc.nodes), "nodes": sc.n_nodes,

@@ -456,7 +456,8 @@ def run_sweep(spec: SweepSpec | str | Path, quick: bool = False, scheduler: str 
         Default ``results/sweeps/<name>`` (holds ``results.parquet``; cells are cached in the shared
         ``results/sweeps/cells/``). When given, it holds both ``cells/<key>.json`` and ``results.parquet``.
     progress : bool
-        Show a tqdm bar (done/total, ETA).
+        Show a tqdm bar (done/total, ETA). Without it, under ``edgefm reproduce`` the same count
+        goes to the runner's log instead (:func:`edgefm.progress.progress_bar`), not to the notebook.
 
     Returns
     -------
@@ -464,9 +465,9 @@ def run_sweep(spec: SweepSpec | str | Path, quick: bool = False, scheduler: str 
         One row per cell, in :func:`cells` order. Written to ``results.parquet``.
     """
     import pandas as pd
-    from tqdm import tqdm  # the text bar: no ipywidgets needed, no IProgress warning in notebooks
 
     from ..errors import SimulationError
+    from ..progress import progress_bar
 
     if not isinstance(spec, SweepSpec):
         spec = load_sweep(spec)
@@ -478,7 +479,7 @@ def run_sweep(spec: SweepSpec | str | Path, quick: bool = False, scheduler: str 
     root.mkdir(parents=True, exist_ok=True)
     todo = [(k, c) for k, c in zip(keys, todo_all) if not (cdir / f"{k}.json").is_file()]
     todo = list(dict(todo).items())  # duplicate cells run once
-    bar = tqdm(total=len(keys), initial=len(keys) - len(todo), desc=spec.name, unit="cell", disable=not progress)
+    bar = progress_bar(len(keys), initial=len(keys) - len(todo), desc=f"sweep {spec.name}", unit="cell", show=progress)
     failures = []
     if todo and workers == 0:
         for k, c in todo:

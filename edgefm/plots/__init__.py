@@ -12,7 +12,7 @@ from pathlib import Path
 from ..paths import is_quick, notebook_path, params_label, results_dir, run_params, set_params, set_quick
 
 __all__ = ["results_dir", "figures_dir", "savefig", "use_style", "method_palette", "METHOD_ORDER", "QUICK_STAMP",
-           "params_stamp"]
+           "params_stamp", "LABELS", "label", "integer_ticks", "placement_palette", "PLACEMENT_COLORS"]
 
 #: Methods in reporting order; each keeps its colour (tab10 index) in every figure.
 METHOD_ORDER = ("proposed", "propavg", "lbrr", "ga", "hpa", "static", "edgefm")
@@ -124,3 +124,60 @@ def method_palette(methods=None) -> dict:
     for j, m in enumerate(extra):
         pal[m] = base[(len(METHOD_ORDER) + j) % 10]
     return pal if methods is None else {m: pal[m] for m in methods}
+
+
+#: Column names of the result tables in words, with units: axis labels and legend titles use these,
+#: never the raw column name (units as in ``docs/data.md``: costs in the model's cost units).
+LABELS = {
+    "method": "method",
+    "load": "load multiplier (× Table I rates)",
+    "process": "arrival process",
+    "placement": "placement",
+    "placement_solver": "placement solver",
+    "on_time_ratio": "on-time ratio (share of tasks)",
+    "on_time_after": "on-time ratio after the failure (share of tasks)",
+    "cost_total": "total cost (cost units, E6 + E7)",
+    "cost_per_task": "cost per task (cost units)",
+    "latency_p95": "P95 task latency (ms)",
+    "placement_seconds": "core placement solve time (s)",
+    "decision_ms_median": "decision time per slot, median (ms)",
+    "decision_ms_p99": "decision time per slot, P99 (ms)",
+    "nodes": "nodes (sites + EDs)",
+}
+
+
+def label(column: str) -> str:
+    """``column`` in words with its unit (:data:`LABELS`); an unlisted name with its underscores as spaces."""
+    return LABELS.get(column, column.replace("_", " "))
+
+
+def integer_ticks(ax, axis: str = "y", nbins="auto") -> None:
+    """Ticks at whole numbers only on ``axis`` (``"x"``, ``"y"`` or ``"both"``) of ``ax``: for counts.
+
+    ``nbins`` caps the number of intervals (matplotlib's ``MaxNLocator``), e.g. 4 for a short panel.
+    """
+    from matplotlib.ticker import MaxNLocator
+
+    for a in ("x", "y") if axis == "both" else (axis,):
+        getattr(ax, f"{a}axis").set_major_locator(MaxNLocator(nbins=nbins, integer=True))
+
+
+#: Colours of the placements of the fault study (notebook 07): the E14 placements in blues (run with the
+#: paper's controller, ``proposed``, whose colour is blue), the edgefm plans in the ``edgefm`` pink, others
+#: in colours no method uses.
+PLACEMENT_COLORS = {"E14 κ=0": "#9ecae1", "E14 κ*": "#1f77b4", "assign N-1": "#17becf",
+                    "assign (no N-1)": "#bcbd22", "edgefm": "#f7b6d2", "edgefm N-1": "#e377c2"}
+
+
+def placement_palette(placements) -> dict:
+    """One colour per placement name of the fault study, consistent with :func:`method_palette`
+    (:data:`PLACEMENT_COLORS`; an unknown name takes a grey)."""
+    greys = ["0.35", "0.55", "0.75"]
+    out, k = {}, 0
+    for p in placements:
+        if p in PLACEMENT_COLORS:
+            out[p] = PLACEMENT_COLORS[p]
+        else:
+            out[p] = greys[k % len(greys)]
+            k += 1
+    return out

@@ -43,7 +43,7 @@ def plot_strategy_violins(df, bound_df=None, methods=None, load: float = 1.0):
         order = ["bound", *methods]
         pal = {"bound": _BOUND_COLOR, **pal}
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
-    kw = dict(cut=0, inner="quart", density_norm="width", linewidth=0.8)
+    kw = dict(cut=0, inner="quart", density_norm="width", linewidth=0.8, saturation=1)  # the palette colour itself
     sns.violinplot(data=on, x="method", y="value", hue="method", order=order, hue_order=order, palette=pal,
                    legend=False, ax=ax[0], **kw)
     sns.stripplot(data=on, x="method", y="value", order=order, color="k", size=2, alpha=0.4, ax=ax[0])
@@ -53,7 +53,7 @@ def plot_strategy_violins(df, bound_df=None, methods=None, load: float = 1.0):
     sns.violinplot(data=d, x="method", y="cost_total", hue="method", order=methods, hue_order=methods, palette=pal,
                    legend=False, ax=ax[1], **kw)
     sns.stripplot(data=d, x="method", y="cost_total", order=methods, color="k", size=2, alpha=0.4, ax=ax[1])
-    ax[1].set_ylabel("total cost (E6 + E7)")
+    ax[1].set_ylabel("total cost (cost units, E6 + E7)")
     ax[1].set_title(f"Total cost per draw, load {load:g}×")
     for a in ax:
         a.set_xlabel("")
@@ -93,29 +93,39 @@ def plot_ontime_vs_bound(df, bound_df, methods=None, load: float = 1.0):
 def plot_paired_differences(diffs, metric_label: str, baseline: str = "proposed", hue: str | None = None):
     """Forest plot: mean per-seed difference to ``baseline`` with t and bootstrap intervals.
 
-    ``diffs`` is :func:`edgefm.experiments.stats.paired_differences` output; with
-    ``hue`` (e.g. ``"load"``) one marker per group value, offset vertically.
+    ``diffs`` is :func:`edgefm.experiments.stats.paired_differences` output. Each method keeps its colour
+    (:func:`edgefm.plots.method_palette`); with ``hue`` (e.g. ``"load"``) one marker shape per group value,
+    offset vertically.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     methods = list(dict.fromkeys(diffs["method"]))
+    pal = _palette(methods)
     groups = list(dict.fromkeys(diffs[hue])) if hue else [None]
+    markers = ["o", "s", "^", "D", "v", "P"]
     fig, ax = plt.subplots(figsize=(7.5, 0.5 * len(methods) * max(1, len(groups)) + 1.5))
     step = 0.7 / max(1, len(groups))
+    handles = []
     for j, gv in enumerate(groups):
         g = diffs if gv is None else diffs[diffs[hue] == gv]
         y = np.array([methods.index(m) for m in g["method"]]) + (j - (len(groups) - 1) / 2) * step
-        lab = None if gv is None else f"{hue} {gv:g}" if isinstance(gv, (int, float)) else f"{hue} {gv}"
-        ax.errorbar(g["mean_diff"], y, xerr=[g["mean_diff"] - g["t_low"], g["t_high"] - g["mean_diff"]],
-                    fmt="o", capsize=3, label=lab)
+        mk = markers[j % len(markers)]
+        for yi, (_, r) in zip(y, g.iterrows()):
+            ax.errorbar([r["mean_diff"]], [yi], xerr=[[r["mean_diff"] - r["t_low"]], [r["t_high"] - r["mean_diff"]]],
+                        fmt=mk, capsize=3, color=pal[r["method"]], mec="k", mew=0.5)
         ax.hlines(y, g["boot_low"], g["boot_high"], color="k", lw=4, alpha=0.25)
+        if gv is not None:
+            name = "load" if hue == "load" else hue.replace("_", " ")
+            val = f"{gv:g}×" if hue == "load" else f"{gv:g}" if isinstance(gv, (int, float)) else f"{gv}"
+            handles.append(Line2D([], [], marker=mk, ls="", color="0.4", label=f"{name} {val}"))
     ax.axvline(0, color="k", lw=1)
     ax.set_yticks(range(len(methods)), methods)
     ax.invert_yaxis()
     ax.set_xlabel(f"{metric_label}: method − {baseline} (per seed; bars t-CI, grey bootstrap CI)")
     ax.set_title(f"Paired differences to {baseline}")
-    if hue:
-        ax.legend(fontsize=8)
+    if handles:
+        ax.legend(handles=handles, fontsize=8)
     fig.tight_layout()
     return fig
 
@@ -132,12 +142,12 @@ def plot_load_curves(ci_on, ci_cost, bound_sum=None):
     methods = list(dict.fromkeys(ci_on["method"]))
     pal = _palette(methods)
     fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
-    for a, t, lab in ((ax[0], ci_on, "mean on-time ratio"), (ax[1], ci_cost, "mean total cost")):
+    for a, t, lab in ((ax[0], ci_on, "mean on-time ratio"), (ax[1], ci_cost, "mean total cost (cost units, E6 + E7)")):
         for m in methods:
             g = t[t["method"] == m].sort_values("load")
             a.errorbar(g["load"], g["mean"], yerr=[g["mean"] - g["low"], g["high"] - g["mean"]], marker="o",
                        capsize=3, color=pal[m], label=m, lw=2.5 if m in ("proposed", "propavg", "edgefm") else 1.2)
-        a.set_xlabel("load multiplier")
+        a.set_xlabel("load multiplier (× Table I rates)")
         a.set_ylabel(lab)
         a.set_xticks(sorted(t["load"].unique()))
     if bound_sum is not None:
@@ -168,9 +178,9 @@ def plot_bound_by_load(bound_df):
     for i, v in enumerate(frac.to_numpy()):
         ax[1].text(i, v + 0.01, f"{v:.0%}", ha="center")
     ax[1].set_ylim(0, 1.05)
-    ax[1].set_ylabel("share of draws")
+    ax[1].set_ylabel("share of draws (overloaded)")
     ax[1].set_title("Draws overloaded whatever the method (bound < 1)")
     for a in ax:
-        a.set_xlabel("load multiplier")
+        a.set_xlabel("load multiplier (× Table I rates)")
     fig.tight_layout()
     return fig

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import method_palette
+from . import label, method_palette
 
 __all__ = ["plot_queue_check", "plot_ablation", "plot_versus_bound"]
 
@@ -13,9 +13,12 @@ def plot_queue_check(df):
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
-    for k, (c, g) in enumerate(df.groupby("servers")):
-        ax.plot(g["factor"], g["predicted"], "-o", color=f"C{k}", label=f"c = {c}: E22")
-        ax.plot(g["factor"], g["simulated"], "--x", color=f"C{k}", label=f"c = {c}: simulated")
+    groups = list(df.groupby("servers"))
+    cmap = plt.get_cmap("viridis")  # pool sizes, not methods: a sequential map, no method's colour
+    for k, (c, g) in enumerate(groups):
+        col = cmap(0.85 * k / max(len(groups) - 1, 1))
+        ax.plot(g["factor"], g["predicted"], "-o", color=col, label=f"c = {c}: E22")
+        ax.plot(g["factor"], g["simulated"], "--x", color=col, label=f"c = {c}: simulated")
     eps = float(df.loc[np.isclose(df["factor"], 1.0), "predicted"].iloc[0]) if (np.isclose(df["factor"], 1.0)).any() else None
     if eps:
         ax.axhline(eps, color="0.5", ls=":", lw=1)
@@ -46,8 +49,8 @@ def plot_versus_bound(df):
         ax.set_title(f"load {ld:g}×")
         ax.set_xlabel("capacity-bound share of the draw")
         ax.set_xlim(max(0, d["bound_share"].min() - 0.05), 1.02)
-    axes[0][0].set_ylabel("on-time ratio")
-    axes[0][-1].legend(fontsize=7, loc="lower right")
+    axes[0][0].set_ylabel(label("on_time_ratio"))
+    axes[0][-1].legend(fontsize=7, loc="lower right", title=label("method"), title_fontsize=7)
     fig.tight_layout()
     return fig
 
@@ -56,14 +59,15 @@ def plot_ablation(eff):
     """Paired effect (variant − full) of switching one ingredient off, with bootstrap intervals."""
     import matplotlib.pyplot as plt
 
-    metrics = [("on_time_ratio", "on-time ratio (variant − full)"), ("cost_total", "cost (variant − full)")]
+    metrics = [("on_time_ratio", "on-time ratio: variant − full edgefm"),
+               ("cost_total", "total cost: variant − full edgefm (cost units)")]
     loads = sorted(eff["load"].unique())
     fig, axes = plt.subplots(1, 2, figsize=(9.5, 0.5 + 0.45 * eff["variant"].nunique() * len(loads)))
     for ax, (met, label) in zip(axes, metrics):
         d = eff[eff["metric"] == met].reset_index(drop=True)
         ys = np.arange(len(d))
         ax.hlines(ys, d["boot_low"], d["boot_high"], color="k", lw=3, alpha=0.35)
-        ax.plot(d["mean_diff"], ys, "o", color="C6")
+        ax.plot(d["mean_diff"], ys, "o", color=method_palette(["edgefm"])["edgefm"])
         ax.axvline(0, color="k", lw=0.8)
         ax.set_yticks(ys, [f"{v} @ {ld:g}×" for v, ld in zip(d["variant"], d["load"])], fontsize=8)
         ax.set_xlabel(label)

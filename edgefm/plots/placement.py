@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import integer_ticks
+
 __all__ = ["plot_instances_per_ms", "plot_kappa_tradeoff", "plot_solver_scaling", "VARIANT_COLORS",
            "SOLVER_COLORS"]
 
@@ -39,6 +41,7 @@ def plot_instances_per_ms(per_ms, *, figsize=(8.5, 4.2)):
     ax.hlines(need, xs - 0.45, xs + 0.45, color="black", lw=2, label="demand $N_m$")
     ax.set_xticks(xs, names)
     ax.set_ylabel("core instances $\\sum_v x_{v,m}$")
+    integer_ticks(ax)
     ax.set_title("Core instances per microservice: the literal E14 fills profitable pairs to capacity")
     ax.legend(frameon=False, fontsize=9)
     ax.margins(y=0.12)
@@ -50,10 +53,11 @@ def plot_kappa_tradeoff(sweep, kappa_star: dict | None = None, rho: float = 0.95
     """E14 objective, core cost (E6) and QoS score ξΣQx against the diversity floor κ (E17).
 
     ``sweep``: :func:`~edgefm.experiments.placement_study.kappa_sweep`. Filled markers are solved,
-    open markers reuse a larger-support optimum. The shaded band is the ρ-retention band
+    hollow markers reuse a larger-support optimum (both explained in the legend). The shaded band is the ρ-retention band
     objective ≤ OPT₀ + (1 − ρ)|OPT₀|; dashed lines mark κ* of each variant (``kappa_star``).
     """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
 
     d = sweep[sweep["status"] != "infeasible"]
     panels = [("rel_objective", "E14 objective / OPT$_0$ (κ = 0)"), ("cost_core", "core cost $C_{core}$ (E6)"),
@@ -70,10 +74,17 @@ def plot_kappa_tradeoff(sweep, kappa_star: dict | None = None, rho: float = 0.95
                 ax.axvline(kappa_star[v], color=c, ls="--", lw=1)
         ax.set_xlabel("diversity floor κ  ($\\|X\\|_0 \\geq κ$)")
         ax.set_title(label, fontsize=10)
+        integer_ticks(ax, "x")
     axes[0].axhspan(rho, 1.0, color="0.85", zorder=0, label=f"within (1−ρ) of OPT$_0$, ρ={rho:g}")
     axes[0].set_ylim(min(rho - 0.01, d["rel_objective"].min() - 0.005), 1.005)
     axes[0].set_ylabel("fraction of the κ = 0 objective")
-    axes[0].legend(frameon=False, fontsize=8, loc="lower left")
+    axes[1].set_ylabel("cost units")
+    axes[2].set_ylabel("cost units")
+    handles, _ = axes[0].get_legend_handles_labels()
+    handles += [Line2D([], [], color="0.3", marker="o", ls="", label="filled: solved at this κ"),
+                Line2D([], [], color="0.3", marker="o", mfc="white", ls="",
+                       label="hollow: not solved, the optimum of\na larger κ already meets this floor")]
+    axes[0].legend(handles=handles, frameon=False, fontsize=8, loc="lower left")
     fig.suptitle("Sparsity trade-off of E14: spreading over more (node, MS) pairs (dashed: κ* of the ρ search)",
                  fontsize=11)
     fig.tight_layout()

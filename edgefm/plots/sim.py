@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import integer_ticks
+
 __all__ = ["plot_run_timeline", "plot_latency_cdf", "plot_gantt"]
 
 
@@ -15,6 +17,7 @@ def plot_run_timeline(slots, horizon: int | None = None):
                            ("tasks arrived", "stages waiting", "light instances")):
         a.plot(slots["slot"], slots[col], lw=0.8)
         a.set_ylabel(lab)
+        integer_ticks(a)  # counts
         if horizon is not None:
             a.axvline(horizon, color="k", ls=":", lw=1)
     ax[0].set_title("One run, slot by slot (dotted: end of arrivals, then drain)")
@@ -43,26 +46,46 @@ def plot_latency_cdf(tasks):
 
 
 def plot_gantt(stages):
-    """A Gantt view of a few tasks through their DAGs: one row per task, one bar per stage."""
+    """A Gantt view of a few tasks through their DAGs: one lane per stage, lanes grouped by task.
+
+    Each bar is one stage (core or light, see the legend) labelled ``MS@node``; every stage has a lane of
+    its own, so no label runs into another bar. The black tick marks the task's arrival; gaps between a
+    task's bars are transfers and waits.
+    """
     import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
     tasks = list(dict.fromkeys(stages["task"]))
-    fig, ax = plt.subplots(figsize=(9, 0.55 * len(tasks) + 1.5))
     colors = {"core": "tab:blue", "light": "tab:orange"}
-    for row, t in enumerate(tasks):
-        g = stages[stages["task"] == t].sort_values("start_ms")
-        t0 = g["arrival_ms"].iloc[0]
-        ax.plot([t0], [row], "k|", ms=12)
-        for k, (_, s) in enumerate(g.iterrows()):
-            if not np.isfinite(s["finish_ms"]):
-                continue
-            y = row + 0.28 * ((k % 3) - 1)
-            ax.barh(y, s["finish_ms"] - s["start_ms"], left=s["start_ms"], height=0.25,
-                    color=colors[s["kind"]], edgecolor="k", lw=0.3)
-            ax.text(s["finish_ms"], y, f" {s['ms']}@{s['node']}", va="center", fontsize=6)
-    ax.set_yticks(range(len(tasks)), [f"task {t}" for t in tasks])
-    ax.invert_yaxis()
-    ax.set_xlabel("time (ms); | = arrival; blue core, orange light; gaps are transfers and waits")
-    ax.set_title("Stages of a few tasks")
+    groups = [stages[stages["task"] == t].sort_values("start_ms") for t in tasks]
+    n_lanes = sum(len(g) for g in groups) + max(len(groups) - 1, 0)  # an empty lane between tasks
+    fig, ax = plt.subplots(figsize=(9, 0.14 * n_lanes + 1.4))
+    lane, centres, right = 0, [], 0.0
+    for t, g in zip(tasks, groups):
+        first = lane
+        for _, s in g.iterrows():
+            if np.isfinite(s["finish_ms"]):
+                ax.barh(lane, s["finish_ms"] - s["start_ms"], left=s["start_ms"], height=0.8,
+                        color=colors[s["kind"]], edgecolor="k", lw=0.3)
+                ax.text(s["finish_ms"], lane, f" {s['ms']}@{s['node']}", va="center", fontsize=7)
+                right = max(right, float(s["finish_ms"]))
+            lane += 1
+        t0 = float(g["arrival_ms"].iloc[0])
+        ax.plot([t0, t0], [first - 0.5, lane - 0.5], color="k", lw=2)
+        centres.append((first + lane - 1) / 2)
+        if lane < n_lanes:
+            ax.axhline(lane, color="0.8", lw=0.8)
+        lane += 1
+    ax.set_yticks(centres, [f"task {t}" for t in tasks])
+    ax.grid(axis="y", visible=False)
+    ax.set_ylim(n_lanes - 0.4, -0.6)
+    lo = float(stages["arrival_ms"].min()) if len(stages) else 0.0
+    ax.set_xlim(lo - 0.02 * (right - lo + 1), right + 0.18 * (right - lo + 1))  # room for the last labels
+    ax.set_xlabel("time (ms)")
+    ax.set_title("Stages of a few tasks (gaps between a task's bars are transfers and waits)")
+    handles = [Patch(color=colors["core"], label="core MS stage"), Patch(color=colors["light"], label="light MS stage"),
+               Line2D([], [], color="k", lw=2, label="task arrival")]
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     return fig

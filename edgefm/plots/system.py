@@ -42,10 +42,6 @@ def dag_layout(task, spacing: float = 2.4) -> dict[int, tuple[float, float]]:
     return {i: (x[i] - mid, float(depth[i])) for i in range(task.n_stages)}
 
 
-def _label(name: str) -> str:
-    return name.replace("_", "\n", 1) if len(name) > 9 else name
-
-
 def plot_task_dags(scenario, *, figsize=None):
     """Fig. 1: the task types' DAGs side by side (docs/model.md §2).
 
@@ -73,9 +69,10 @@ def plot_task_dags(scenario, *, figsize=None):
             ax.scatter(*pos[i], s=900 if ms.is_core else 750, marker="s" if ms.is_core else "o",
                        c=CORE_COLOR if ms.is_core else LIGHT_COLOR, edgecolors="black", linewidths=0.8,
                        zorder=3)
-            ax.text(pos[i][0] + 0.45, pos[i][1], _label(ms.name), ha="left", va="center", fontsize=8.5)
+            ax.text(pos[i][0] + 0.45, pos[i][1], ms.name, ha="left", va="center",  # exactly as in the YAML
+                    fontsize=8.5 if len(ms.name) <= 12 else 7.5)
         ax.set_title(f"{t.name}\nA={t.input_mb:.2g} MB, D={t.deadline_ms:.3g} ms", fontsize=10)
-        ax.set_xlim(-half - 0.8, half + 2.4)
+        ax.set_xlim(-half - 0.8, half + 3.0)
         ax.set_ylim(-0.6, top + 0.6)
         ax.set_axis_off()
     handles = [Line2D([], [], marker="s", ls="", ms=11, mfc=CORE_COLOR, mec="black", label="core MS"),

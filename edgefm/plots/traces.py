@@ -1,7 +1,7 @@
 """Figures of the trace-driven study (notebook 08)."""
 from __future__ import annotations
 
-from . import method_palette
+from . import integer_ticks, label, method_palette
 
 __all__ = ["plot_arrival_series", "plot_process_comparison"]
 
@@ -14,9 +14,11 @@ def plot_arrival_series(series, max_slots: int = 300):
     fig, ax = plt.subplots(len(procs), 1, figsize=(9, 1.6 * len(procs) + 0.8), sharex=True, sharey=True)
     for a, p in zip(ax, procs):
         g = series[(series["process"] == p) & (series["slot"] < max_slots)]
-        a.plot(g["slot"], g["tasks"], lw=0.7)
+        a.plot(g["slot"], g["tasks"], lw=0.7, color="0.25")  # a process, not a method: no method colour
         a.set_ylabel(p)
+        integer_ticks(a, nbins=4)  # tasks per slot: a count
     ax[0].set_title("Tasks per 1-ms slot: the same mean rate, different burstiness")
+    fig.supylabel("tasks arrived per slot", fontsize=10)
     ax[-1].set_xlabel("slot (ms)")
     fig.tight_layout()
     return fig
@@ -33,9 +35,12 @@ def plot_process_comparison(df, metrics=("on_time_ratio", "cost_total")):
     for a, m in zip(ax, metrics):
         sns.pointplot(data=df, x="process", y=m, hue="method", palette=pal, errorbar=("ci", 95), dodge=0.4, ax=a,
                       linestyle="none", markersize=5)
-        a.set_xlabel("arrival process")
-        a.set_title(m.replace("_", " "))
+        a.set_xlabel(label("process"))
+        a.set_ylabel(label(m))
+        a.set_title(f"{label(m).split(' (')[0]}: mean over draws, 95 % CI")
         if a is not ax[-1]:
             a.get_legend().remove()
+        else:
+            a.legend(title=label("method"), fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
