@@ -16,7 +16,10 @@ slots untimed so that loading (or, on a fresh checkout, compiling) the numba
 kernels is not counted; that time is printed as ``warm_s``.
 
 ``--germany50`` also times ``proposed`` on the 100-node germany50 scenario of
-notebook 09 (target: median ≤ 5 ms; its E14 placement takes up to a minute).
+notebook 09 (target: median ≤ 5 ms; its E14 placement takes up to a minute);
+``--k-nearest K`` times there, besides the exact controller, the approximate
+option ``k_nearest=K`` (new instances only on hosting nodes and the K nodes
+nearest to the data) and prints its on-time ratio and cost next to the exact ones.
 
 Writes ``results/bench/bench_control.json``.
 
@@ -87,7 +90,7 @@ def verdict(row) -> str:
     return f"{'met' if ok else 'NOT met'} ({want} ms)"
 
 
-def germany50(seed: int, slots: int) -> dict:
+def germany50(seed: int, slots: int, k_nearest=None) -> dict:
     """``proposed`` on germany50 (notebook 09's scenario family, E14 bounded, gap 1 %, 60 s)."""
     import warnings
 
@@ -107,6 +110,12 @@ def germany50(seed: int, slots: int) -> dict:
     print(f"germany50 proposed: median {row['med_ms']:.3f} ms, P99 {row['p99_ms']:.3f} ms (CPU median "
           f"{row['cpu_med_ms']:.3f}, P99 {row['cpu_p99_ms']:.3f}); target median <= {GERMANY50_TARGET:g} ms: "
           f"{'met' if ok else 'NOT met'}")
+    if k_nearest:
+        ap = time_method(sc, p.x, "proposed", seed, slots, k_nearest=k_nearest)
+        print(f"germany50 proposed k_nearest={k_nearest} (approximation): median {ap['med_ms']:.3f} ms, P99 "
+              f"{ap['p99_ms']:.3f} ms (CPU median {ap['cpu_med_ms']:.3f}); on-time {ap['on_time']:.4f} vs exact "
+              f"{row['on_time']:.4f}")
+        row["k_nearest"] = dict(k=k_nearest, **ap)
     return row
 
 
@@ -120,6 +129,8 @@ def main(argv=None):
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--germany50", action="store_true", help="also time proposed on germany50 (notebook 09)")
     ap.add_argument("--germany50-slots", type=int, default=200)
+    ap.add_argument("--k-nearest", type=int, default=None,
+                    help="with --germany50, also time the approximate proposed (k_nearest=K)")
     a = ap.parse_args(argv)
     from edgefm.placement import place
 
@@ -144,7 +155,7 @@ def main(argv=None):
     for r in rows:
         print(" ".join(f"{r[c]:>10.3f}" if isinstance(r[c], float) else f"{r[c]!s:>10s}" for c in cols)
               + "  " + verdict(r))
-    g50 = germany50(a.seed, a.germany50_slots) if a.germany50 else None
+    g50 = germany50(a.seed, a.germany50_slots, a.k_nearest) if a.germany50 else None
     _common.write_json("bench_control", dict(load=a.load, seed=a.seed, placement=a.placement, rows=rows,
                                              targets={k: list(v) for k, v in TARGETS.items()},
                                              verdicts={r["method"]: verdict(r) for r in rows}, germany50=g50))

@@ -9,6 +9,8 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict
 
+from ._sortroute import insert_host, least_g, route_sorted, sort_hosts
+
 __all__ = ["earliest_finish", "greedy_slot"]
 
 
@@ -161,7 +163,7 @@ def _fits(avail, dem, m, v):
 
 @njit(cache=True)
 def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, g, y, eta, occ_v, occ_m, occ_o,
-                track, tol):
+                track, tol, knear=0):
     """Algorithm 1 for one slot (:func:`edgefm.control.proposed.solve_greedy`), operation for operation.
 
     Stages are grouped by light MS: group ``a`` is MS ``gms[a]`` with rows
@@ -170,7 +172,10 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
     instances' occupancies are listed in ``occ_v``, ``occ_m``, ``occ_o``
     (busiest first; at most ``start[v, m]`` per pair are used, the rest of
     ``start`` is idle). ``track`` enables exact node pruning with resumed
-    routings (``_MSState.first_stage``).
+    routings (``_MSState.first_stage``). ``knear > 0`` (an approximation, off by
+    default) offers a new instance of a group's MS only on the nodes that host it
+    and the ``knear`` nodes nearest to its stages' data (least ``Σ_i R[i, v]``,
+    ties to the lower index; :class:`~edgefm.control.proposed.ProposedController`).
 
     Returns
     -------
@@ -237,7 +242,7 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
     base = np.zeros(G)
     dhat = np.zeros(S)
     prefix = np.zeros(S + G)
-    cnt = np.zeros((S + G if track else 1, V), dtype=np.int64)
+    cnt = np.zeros((1, V), dtype=np.int64)  # (unused: _rebase no longer tabulates counts)
     nodes = np.full(S, -1, dtype=np.int64)
     ks = np.full(S, -1, dtype=np.int64)
     zk = np.zeros(V, dtype=np.int64)
@@ -247,6 +252,20 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
     n_pruned = 0
     n_resumed = 0
     cand = np.empty(lmax + y + 1)
+    # track: each stage's hosts in ascending R, for scans that stop early (_sortroute)
+    hR = np.empty((S if track else 1, V if track else 1))
+    hH = np.empty((S if track else 1, V if track else 1), dtype=np.int64)
+    nhs = np.zeros(G, dtype=np.int64)
+    kk = np.zeros(V, dtype=np.int64)
+    cc = np.zeros(V)
+    near = _nearest(R, gptr, knear)
+    RT = np.empty((V, S) if track else (1, 1))  # R transposed: a node's scan over the stages is contiguous
+    if track:
+        for i in range(S):
+            for v in range(V):
+                RT[v, i] = R[i, v]
+        for a in range(G):
+            nhs[a] = sort_hosts(R[gptr[a]:gptr[a + 1]], nlev[a], hR[gptr[a]:gptr[a + 1]], hH[gptr[a]:gptr[a + 1]])
     added_m = np.empty(64, dtype=np.int64)
     added_v = np.empty(64, dtype=np.int64)
     na = 0
@@ -256,10 +275,12 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
         if a < G:
             g0, g1_ = gptr[a], gptr[a + 1]
             base[a] = _rebase(R[g0:g1_], w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], zk, track, nodes[g0:g1_],
-                              ks[g0:g1_], dhat[g0:g1_], prefix[g0 + a:g1_ + a + 1], cnt[g0 + a:g1_ + a + 1], dummy)
+                              ks[g0:g1_], dhat[g0:g1_], prefix[g0 + a:g1_ + a + 1], cnt[g0 + a:g1_ + a + 1], dummy,
+                              hR[g0:g1_] if track else hR, hH[g0:g1_] if track else hH, nhs[a], kk, cc, g[gms[a]])
         else:
             r = _refresh(a - G, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, first, x, prev, up,
-                         avail, dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono)
+                         avail, dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono, hR, hH, nhs, kk, cc, RT,
+                         near, nodes)
             n_pruned += r[0]
             n_resumed += r[1]
         a += 1
@@ -285,6 +306,9 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
         L = gptr[a + 1] - gptr[a]
         # levels after one more empty instance: sorted(levels + 1..y)[:L]
         n = nlev[a, v]
+        if track and n == 0:  # v becomes a host of the group
+            insert_host(R[gptr[a]:gptr[a + 1]], hR[gptr[a]:gptr[a + 1]], hH[gptr[a]:gptr[a + 1]], nhs[a], v)
+            nhs[a] += 1
         i1 = 0
         i2 = 1
         out = 0
@@ -302,9 +326,10 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
         nlev[a, v] = out
         g0, g1_ = gptr[a], gptr[a + 1]
         base[a] = _rebase(R[g0:g1_], w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], zk, track, nodes[g0:g1_], ks[g0:g1_],
-                          dhat[g0:g1_], prefix[g0 + a:g1_ + a + 1], cnt[g0 + a:g1_ + a + 1], dummy)
+                          dhat[g0:g1_], prefix[g0 + a:g1_ + a + 1], cnt[g0 + a:g1_ + a + 1], dummy,
+                          hR[g0:g1_] if track else hR, hH[g0:g1_] if track else hH, nhs[a], kk, cc, g[m])
         r = _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, first, x, prev, up, avail,
-                     dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono)
+                     dem, c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono, hR, hH, nhs, kk, cc, RT, near, nodes)
         n_pruned += r[0]
         n_resumed += r[1]
         for a2 in range(G):
@@ -331,29 +356,49 @@ def greedy_slot(R, w, pen, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, 
 
 
 @njit(cache=True)
-def _rebase(R, w, pen, gv, nlev, zk, track, nodes, ks, dhat, prefix, cnt, dummy):
-    """Route one group with its current levels; with ``track`` keep d̂, prefix sums and per-stage counts."""
-    hl = np.empty(len(nlev), dtype=np.int64)
-    nh = _hosts(nlev, hl, -1)
-    if not track:
-        return _route(R, w, pen, gv, nlev, hl, nh, -1, dummy, 0, 0, zk, 0.0, False, nodes, ks, dhat)
-    base = _route(R, w, pen, gv, nlev, hl, nh, -1, dummy, 0, 0, zk, 0.0, True, nodes, ks, dhat)
-    S, V = R.shape
-    prefix[0] = 0.0
-    for v in range(V):
-        cnt[0, v] = 0
-    for i in range(S):
-        prefix[i + 1] = prefix[i] + w[i] * dhat[i]
+def _nearest(R, gptr, knear):
+    """(G, V) mask: per MS group the ``knear`` nodes nearest to its stages' data, i.e. with the least
+    ``Σ_i R[i, v]`` (ready − now summed over the group's stages, ties to the lower index); all True when
+    ``knear <= 0`` or ``knear >= V`` (exact Algorithm 1)."""
+    G = len(gptr) - 1
+    V = R.shape[1]
+    near = np.ones((G, V), dtype=np.bool_)
+    if knear <= 0 or knear >= V:
+        return near
+    d = np.empty(V)
+    for a in range(G):
         for v in range(V):
-            cnt[i + 1, v] = cnt[i, v]
-        if nodes[i] >= 0:
-            cnt[i + 1, nodes[i]] += 1
+            d[v] = 0.0
+            for i in range(gptr[a], gptr[a + 1]):
+                d[v] += R[i, v]
+        o = np.argsort(d, kind="mergesort")
+        for v in range(V):
+            near[a, v] = False
+        for j in range(knear):
+            near[a, o[j]] = True
+    return near
+
+
+@njit(cache=True)
+def _rebase(R, w, pen, gv, nlev, zk, track, nodes, ks, dhat, prefix, cnt, dummy, hR, hH, nh, kk, cc, gm):
+    """Route one group with its current levels; with ``track`` keep the nodes, d̂ and prefix sums
+    (and scan each stage's hosts ``hH[:, :nh]`` in ascending R, :func:`edgefm.control._sortroute.route_sorted`)."""
+    if not track:
+        hl = np.empty(len(nlev), dtype=np.int64)
+        nh = _hosts(nlev, hl, -1)
+        return _route(R, w, pen, gv, nlev, hl, nh, -1, dummy, 0, 0, zk, 0.0, False, nodes, ks, dhat)
+    base = route_sorted(w, w, pen, gv, nlev, hR, hH, nh, -1, dummy, 0, 0, nodes, 0.0, least_g(gm), True, nodes, ks,
+                        dhat, kk, cc)
+    # per-stage counts are recounted from ``nodes`` where needed (_refresh, route_sorted)
+    prefix[0] = 0.0
+    for i in range(R.shape[0]):
+        prefix[i + 1] = prefix[i] + w[i] * dhat[i]
     return base
 
 
 @njit(cache=True)
 def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, first, x, prev, up, avail, dem,
-             c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono):
+             c_dp, c_run, g, y, eta, track, cand, zk, dummy, mono, hR, hH, nhs, sk, sc, RT, near, nodes):
     """Gains of one more instance of group ``a``'s MS on every node that fits (``refresh`` of solve_greedy)."""
     m = gms[a]
     g0, g1_ = gptr[a], gptr[a + 1]
@@ -373,12 +418,12 @@ def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, 
     hl = np.empty(V, dtype=np.int64)
     for v in range(V):
         gains[a, v] = -np.inf
-        if not (up[v] and _fits(avail, dem, m, v)):
+        if not (up[v] and _fits(avail, dem, m, v)) or not (near[a, v] or nlev[a, v] > 0):
             continue
         f = L
         if track:
             for i in range(L):
-                if Rg[i, v] + g1 <= dhat[g0 + i]:
+                if RT[v, g0 + i] + g1 <= dhat[g0 + i]:
                     f = i
                     break
             if f == L:
@@ -410,33 +455,35 @@ def _refresh(a, R, w, pen, gms, gptr, gv, nlev, base, dhat, prefix, cnt, gains, 
             row = c[:nc]
         else:
             nc = n_new
-            row = np.empty(nc)
             for j in range(nc):
-                row[j] = g[m, j + 1]
+                cand[j] = g[m, j + 1]
+            row = cand[:nc]
         dcost = eta * (c_dp[m] * (1.0 if x[v, m] + 1 > prev[v, m] else 0.0) + c_run[m])
         if track:
             # Tighter exact start: until the routings part, v has taken cnt[i, v] stages in both, so
             # stage i sees v at row[cnt[i, v]]; it can only route differently if that is <= its d̂.
             f2 = L
+            kk = 0
+            for i in range(f):
+                if nodes[g0 + i] == v:
+                    kk += 1
             for i in range(f, L):
-                kk = cnt[g0 + a + i, v]
                 val = row[kk] if kk < nc else np.inf
-                if Rg[i, v] + val <= dhat[g0 + i]:
+                if RT[v, g0 + i] + val <= dhat[g0 + i]:
                     f2 = i
                     break
+                if nodes[g0 + i] == v:
+                    kk += 1
             resumed += f2 - f
             if f2 == L:  # the routing is the base one: the gain solve_greedy computes is 0 − dcost
                 gains[a, v] = base[a] - base[a] - dcost
                 continue
             f = f2
-        if n:
-            nh = nh0
-        else:  # v joins the hosts
-            nh = _hosts(nlev[a], hl, v)
         if track:
-            tot = _route(Rg, w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], hl if not n else hl0, nh, v, row, nc, f,
-                         cnt[g0 + a + f], prefix[g0 + a + f], False, zk, zk, dummy)
+            tot = route_sorted(RT[v, g0:g1_], w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], hR[g0:g1_], hH[g0:g1_], nhs[a], v,
+                               row, nc, f, nodes[g0:g1_], prefix[g0 + a + f], g1, False, zk, zk, dummy, sk, sc)
         else:
+            nh = nh0 if n else _hosts(nlev[a], hl, v)  # v joins the hosts
             tot = _route(Rg, w[g0:g1_], pen[g0:g1_], gv[a], nlev[a], hl if not n else hl0, nh, v, row, nc, 0, zk,
                          0.0, False, zk, zk, dummy)
         gains[a, v] = base[a] - tot - dcost
@@ -672,7 +719,7 @@ def lbrr_scale(x, jobs, waiting, used, free, cap, dem, up, y, stage_ms, pointer)
 
 @njit(cache=True)
 def greedy_state(ready, now, up, stage_ms, w, pen, start, prev, avail, dem, c_dp, c_run, g, y, eta, inst_node,
-                 inst_ms, inst_jobs, track, tol):
+                 inst_ms, inst_jobs, track, tol, knear=0):
     """:func:`greedy_slot` on a slot's state: builds its inputs as ``slot_problem`` does and
     returns the routing in state order.
 
@@ -739,7 +786,7 @@ def greedy_state(ready, now, up, stage_ms, w, pen, start, prev, avail, dem, c_dp
     order = np.argsort(-inst_jobs, kind="mergesort")
     x, nodes, lev, dh, delay, added, n_pr, n_res = greedy_slot(
         Rg, wg, pg, gms, gptr, start, prev, up, avail, dem, c_dp, c_run, g, y, eta, inst_node[order],
-        inst_ms[order], inst_jobs[order], track, tol)
+        inst_ms[order], inst_jobs[order], track, tol, knear)
     route = np.empty(S, dtype=np.int64)
     level = np.empty(S, dtype=np.int64)
     dhat = np.empty(S)

@@ -393,9 +393,18 @@ class ProposedController:
         (:func:`edgefm.control._kernels.greedy_slot`); ``"reference"`` runs
         :func:`solve_greedy` in Python. Both decide bit for bit the same.
     prune : bool, optional
-        Exact node pruning with resumed routings (:meth:`_MSState.first_stage`);
-        ``None`` (default) prunes on networks with more than
-        :data:`PRUNE_ABOVE` nodes. Decisions are identical either way.
+        Exact node pruning with resumed routings (:meth:`_MSState.first_stage`)
+        and host scans in data-ready order that stop early
+        (:mod:`edgefm.control._sortroute`); ``None`` (default) prunes on networks
+        with more than :data:`PRUNE_ABOVE` nodes. Decisions are identical either way.
+    k_nearest : int, optional
+        An approximation of Algorithm 1, off by default (``None``: exact). With
+        ``k_nearest = k`` a new instance of a light MS is considered only on the
+        nodes that already host it and on the k nodes nearest to the data of its
+        waiting stages (least data-ready time ``min_s ρ_{s,v} − now``, E19); the
+        routing is unchanged. Kernel solver only. Measured on germany50 (100
+        nodes) in ``benchmarks/bench_control.py --germany50 --k-nearest``; see
+        docs/model.md §6.5 for its quality loss.
 
     Attributes
     ----------
@@ -410,12 +419,16 @@ class ProposedController:
 
     def __init__(self, kind: str = "ec", keep_alive: int | None = None, fallback: bool = False, eta=None,
                  epsilon=None, y_max=None, h_min=None, compare: bool = False, solver: str = "kernel",
-                 prune: bool | None = None):
+                 prune: bool | None = None, k_nearest: int | None = None):
         if kind not in ("ec", "avg"):
             raise ValueError(f"kind must be 'ec' or 'avg', got {kind!r}")
         if solver not in ("kernel", "reference"):
             raise ValueError(f"solver must be 'kernel' or 'reference', got {solver!r}")
+        if k_nearest is not None and (int(k_nearest) < 1 or solver != "kernel" or compare):
+            raise ValueError(f"k_nearest must be a positive int, with solver='kernel' and no compare; "
+                             f"got {k_nearest!r}")
         self.solver = solver
+        self.k_nearest = None if k_nearest is None else int(k_nearest)
         self.prune = prune
         self.kind = kind
         self.name = "proposed" if kind == "ec" else "propavg"
@@ -510,7 +523,7 @@ class ProposedController:
             np.asarray(state.stage_ms, dtype=np.int64), np.asarray(weights, dtype=float), self.pen_task[tasks],
             start, prev, avail, self._dem, self._c_dp, self._c_run, self._g, self.y, self.eta,
             np.asarray(state.inst_node, dtype=np.int64), np.asarray(state.inst_ms, dtype=np.int64),
-            np.asarray(state.inst_jobs, dtype=np.int64), self._track, 1e-9)
+            np.asarray(state.inst_jobs, dtype=np.int64), self._track, 1e-9, self.k_nearest or 0)
         self.pruned_nodes += int(n_pr)
         self.resumed_stages += int(n_res)
         inc = np.maximum(0, x - prev)
