@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import sys
 from pathlib import Path
 
@@ -90,13 +89,7 @@ def main(argv=None) -> int:
     ap.add_argument("--placement", help="a .npy placement (skips the SCIP solve)")
     a = ap.parse_args(argv)
     x = np.load(a.placement) if a.placement else placement(scenario())
-    g = {"T": T, "seed": SEED, "placement": np.asarray(x, dtype=int).tolist(), "run": run(x)}
-    text = json.dumps(g, indent=1, sort_keys=True) + "\n"
-    if a.write:
-        PATH.write_text(text)
-        print(f"wrote {PATH}")
-    else:
-        print(text)
+    gr.emit({"T": T, "seed": SEED, "placement": np.asarray(x, dtype=int).tolist(), "run": run(x)}, PATH, a.write)
     return 0
 
 

@@ -117,14 +117,18 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--write", action="store_true", help=f"write {PATH}")
     a = ap.parse_args(argv)
-    g = generate()
+    emit(generate(), PATH, a.write)
+    return 0
+
+
+def emit(g: dict, path: Path, write: bool) -> None:
+    """Write the goldens ``g`` to ``path`` (``write``), else print them."""
     text = json.dumps(g, indent=1, sort_keys=True) + "\n"
-    if a.write:
-        PATH.write_text(text)
-        print(f"wrote {PATH}")
+    if write:
+        path.write_text(text)
+        print(f"wrote {path}")
     else:
         print(text)
-    return 0
 
 
 if __name__ == "__main__":
