@@ -38,7 +38,8 @@ DOCS = ROOT / "docs"
 GALLERY = DOCS / "gallery"
 #: Headline figures: the results page and the gallery show these, in this order.
 HEADLINE_FIGURES = ("05_fig3_violins", "06_fig4_load", "05_ontime_vs_bound", "06_bound_by_load",
-                    "07_fault_ontime", "08_process_comparison", "09_scale")
+                    "10_versus_bound", "07_fault_ontime", "07_methods_under_failure",
+                    "08_process_comparison", "09_scale")
 #: Summaries whose ``methods`` block is a method × load table.
 HEADLINE_SUMMARIES = ("05_summary", "06_summary")
 MAX_PNG_BYTES = 300 * 1024

@@ -47,10 +47,13 @@ def plot_versus_bound(df):
                        color=pal[m], label=m, zorder=3 if m == "edgefm" else 2)
         ax.plot([0, 1], [0, 1], color="0.6", lw=1, ls="--")
         ax.set_title(f"load {ld:g}×")
-        ax.set_xlabel("capacity-bound share of the draw")
-        ax.set_xlim(max(0, d["bound_share"].min() - 0.05), 1.02)
+        lo = max(0.0, float(d["bound_share"].min()) - 0.05)
+        ax.set_xlim(lo, 1.01)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(4))  # tick labels of adjacent panels never meet
     axes[0][0].set_ylabel(label("on_time_ratio"))
-    axes[0][-1].legend(fontsize=7, loc="lower right", title=label("method"), title_fontsize=7)
+    axes[0][-1].legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.02, 1.0), title=label("method"),
+                       title_fontsize=7)
+    fig.supxlabel("capacity-bound share of the draw (share of its tasks the nodes can serve at all)", fontsize=10)
     fig.tight_layout()
     return fig
 
