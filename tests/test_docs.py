@@ -72,7 +72,7 @@ def site(results, tmp_path_factory):
     """The site built by Sphinx from a copy of docs/ (the clone's docs/_generated is left alone)."""
     tmp = tmp_path_factory.mktemp("site")
     proj = tmp / "project"
-    shutil.copytree(ROOT / "docs", proj / "docs", ignore=shutil.ignore_patterns("_build", "_generated", "gallery"))
+    shutil.copytree(ROOT / "docs", proj / "docs", ignore=shutil.ignore_patterns("_build", "_generated"))
     shutil.copy2(ROOT / "README.md", proj / "README.md")
     (proj / "notebooks").symlink_to(ROOT / "notebooks")
     env = dict(os.environ, EDGEFM_DOCS_RESULTS=str(results))

@@ -27,3 +27,15 @@ def test_compare_tree_tolerances_and_timing_keys():
     bad = {"a": {"on_time_ratio": 0.95, "cost_total": 1100.0, "n": 4}, "tag": "y", "extra": 1}
     out = compare_tree(bad, ref)
     assert len(out) == 5 and any("a/n" in o for o in out) and any("extra" in o for o in out)
+
+
+def test_compare_tree_walks_lists_item_by_item():
+    """A table stored as a list of records: timing keys inside items are skipped, values keep their tolerance."""
+    from edgefm.experiments.summary import compare_tree
+
+    ref = {"table": [{"method": "a", "on_time": 0.9, "decision_ms_p99": 0.3}, {"method": "b", "on_time": 0.5}]}
+    new = {"table": [{"method": "a", "on_time": 0.91, "decision_ms_p99": 0.5}, {"method": "b", "on_time": 0.5}]}
+    assert compare_tree(new, ref) == []
+    new["table"][1]["on_time"] = 0.6
+    assert compare_tree(new, ref) == ["table[1]/on_time: 0.6 vs reference 0.5 (±0.02)"]
+    assert compare_tree({"table": ref["table"][:1]}, ref) == ["table: 1 items vs reference 2"]

@@ -65,7 +65,7 @@ def run_study(spec, workers: int | None = None, progress: bool = True):
 
 
 def headline_table(df, reference: str = "edgefm", ci: float = 0.95, seed: int = 0):
-    """Method × load: mean on-time ratio and cost with t-intervals, and the paired bootstrap
+    """Method × load: mean on-time ratio and cost with t-intervals (clipped to [0, 1] and cost ≥ 0), and the paired bootstrap
     interval of each method's difference to ``reference`` (positive: the method is higher).
 
     Returns
@@ -87,6 +87,8 @@ def headline_table(df, reference: str = "edgefm", ci: float = 0.95, seed: int = 
     for (ld, m), g in df.groupby(["load", "method"], sort=True):
         on, onl, onh = t_interval(g["on_time_ratio"], ci)
         co, col, coh = t_interval(g["cost_total"] / 1e3, ci)
+        onl, onh = float(np.clip(onl, 0.0, 1.0)), float(np.clip(onh, 0.0, 1.0))  # the feasible range
+        col = max(col, 0.0)
         row = dict(load=ld, method=m, n=len(g), on_time=on, on_time_low=onl, on_time_high=onh, cost=co,
                    cost_low=col, cost_high=coh, bound=float(g["bound_share"].mean()) if "bound_share" in g else np.nan,
                    decision_ms_median=float(g["decision_ms_median"].median()),

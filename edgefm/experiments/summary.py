@@ -139,7 +139,7 @@ TIMING_KEYS = ("seconds", "wall", "decision_ms")
 def compare_tree(new, ref, abs_tol: float = 0.02, rel_tol: float = 0.02, skip=TIMING_KEYS, path: str = "") -> list[str]:
     """Differences between two summary dicts of any shape, leaf by leaf.
 
-    Integers, strings and booleans must be equal; floats may differ by
+    Lists are compared item by item; integers, strings and booleans must be equal; floats may differ by
     ``max(abs_tol, rel_tol·|ref|)`` (so ratios in [0, 1] get ±0.02 and costs ±2 %);
     keys containing any of ``skip`` are ignored. Returns one line per mismatch.
     """
@@ -154,6 +154,11 @@ def compare_tree(new, ref, abs_tol: float = 0.02, rel_tol: float = 0.02, skip=TI
             else:
                 bad += compare_tree(new[k], ref[k], abs_tol, rel_tol, skip, p)
         return bad
+    if isinstance(ref, list) and isinstance(new, list):
+        if len(new) != len(ref):
+            return [f"{path}: {len(new)} items vs reference {len(ref)}"]
+        return [b for i, (n, r) in enumerate(zip(new, ref))
+                for b in compare_tree(n, r, abs_tol, rel_tol, skip, f"{path}[{i}]")]
     if isinstance(ref, float) or isinstance(new, float):
         if ref is None or new is None:
             return [] if ref is new else [f"{path}: {new!r} vs reference {ref!r}"]
