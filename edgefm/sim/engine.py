@@ -572,4 +572,7 @@ def simulate(scenario, arrivals, core_x, controller: Controller, seed: int = 0, 
     -------
     RunResult
     """
+    from .memory import tune_allocator
+
+    tune_allocator()  # once per process: no page faults for per-slot temporaries (edgefm.sim.memory)
     return Engine(scenario, arrivals, core_x, controller, seed, failures, max_drain_slots, options).run()
