@@ -81,8 +81,7 @@ def run_one(scenario, x, node: int | None, seed: int, fail_slot: int, n_slots: i
     dt = scenario.slot_ms
     arr = poisson_arrivals(scenario, seed, n_slots=n_slots)
     fails = [] if node is None else [Failure(node=int(node), at_ms=fail_slot * dt)]
-    plan = x if hasattr(x, "light_x") else np.asarray(getattr(x, "x", x))  # an edgefm plan keeps its pools
-    res = run_method(scenario, method, seed, arrivals=arr, placement=plan, failures=fails, keep_stages=True)
+    res = run_method(scenario, method, seed, arrivals=arr, placement=_plan(x), failures=fails, keep_stages=True)
     st = res.stages
     slot = np.asarray(st["task_slot"])
     ok = res.task_latency <= np.asarray(st["task_deadline"]) + _TOL
@@ -107,6 +106,12 @@ def run_one(scenario, x, node: int | None, seed: int, fail_slot: int, n_slots: i
         wins.append(dict(seed=seed, window_start=w0, since_failure=w0 - fail_slot, tasks=int(sel.sum()),
                          on_time_ratio=float(ok[sel].mean()) if sel.any() else np.nan))
     return row, wins
+
+
+def _plan(p):
+    """What a run is placed with: an ``edgefm`` plan as is (it keeps its light pools and admission
+    rates), any other placement as its (V, M) core counts."""
+    return p if hasattr(p, "light_x") else np.asarray(getattr(p, "x", p))
 
 
 def _job(args):
@@ -156,7 +161,7 @@ def fault_runs(scenario, placements: dict, nodes, seeds=(0,), fail_slot: int = 4
     labels = (["none"] if baseline else []) + list(nodes)
     jobs = []
     for pname, p in placements.items():
-        x = p if hasattr(p, "light_x") else np.asarray(getattr(p, "x", p))
+        x = _plan(p)
         for label in labels:
             node = None if label == "none" else scenario.node_index(label)
             for seed in seeds:

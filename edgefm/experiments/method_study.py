@@ -79,16 +79,14 @@ def headline_table(df, reference: str = "edgefm", ci: float = 0.95, seed: int = 
     """
     import pandas as pd
 
-    from .stats import paired_differences, t_interval
+    from .stats import feasible_range, paired_differences, t_interval
 
     d_on = paired_differences(df, "on_time_ratio", baseline=reference, ci=ci, seed=seed)
     d_co = paired_differences(df, "cost_total", baseline=reference, ci=ci, seed=seed)
     rows = []
     for (ld, m), g in df.groupby(["load", "method"], sort=True):
-        on, onl, onh = t_interval(g["on_time_ratio"], ci)
-        co, col, coh = t_interval(g["cost_total"] / 1e3, ci)
-        onl, onh = float(np.clip(onl, 0.0, 1.0)), float(np.clip(onh, 0.0, 1.0))  # the feasible range
-        col = max(col, 0.0)
+        on, onl, onh = (float(np.clip(v, *feasible_range("on_time_ratio"))) for v in t_interval(g["on_time_ratio"], ci))
+        co, col, coh = (float(np.clip(v, *feasible_range("cost_total"))) for v in t_interval(g["cost_total"] / 1e3, ci))
         row = dict(load=ld, method=m, n=len(g), on_time=on, on_time_low=onl, on_time_high=onh, cost=co,
                    cost_low=col, cost_high=coh, bound=float(g["bound_share"].mean()) if "bound_share" in g else np.nan,
                    decision_ms_median=float(g["decision_ms_median"].median()),
