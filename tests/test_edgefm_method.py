@@ -182,6 +182,21 @@ def test_spread_and_n1_capacity():
     assert q.x.sum() >= p.x.sum()
 
 
+def test_n1_variant_is_edgefm_on_its_survivable_plan():
+    from edgefm.experiments.runner import core_placement
+    from edgefm.sim.engine import Failure
+
+    sc = _paper(1, 1.0, T=150)
+    plan, _ = core_placement(sc, REGISTRY["edgefm+n1"].placement)
+    assert plan.info["survivable"] and "edgefm+n1" not in METHODS  # a variant, not a compared method
+    es = sc.node_index("ES1")
+    fail = [Failure(node=es, at_ms=60.0)]
+    a = run_method(sc, "edgefm+n1", seed=2, failures=fail)
+    b = run_method(sc, "edgefm", seed=2, failures=fail, overrides={"survivable": True})
+    assert (a.on_time, a.late, a.shed, a.cost_total) == (b.on_time, b.late, b.shed, b.cost_total)
+    assert a.arrivals == a.on_time + a.late + a.unfinished + a.shed
+
+
 def test_failure_rehomes_light_and_resolves_admission():
     from edgefm.sim.engine import Failure
 

@@ -10,7 +10,7 @@
 the spec's ``placement`` names the core placement solver the method uses with
 :func:`edgefm.placement.place` ("scip": the paper's E14; "greedy": least-loaded), or
 "edgefm": the provisioning program E24 (:func:`edgefm.placement.provision.provision`),
-whose plan the runner hands to the controller.
+whose plan the runner hands to the controller ("edgefm-n1": the same with N−1 core capacity).
 Importing this package imports no solver (the exact reference lives in
 :mod:`edgefm.control.exact` and imports PySCIPOpt inside its functions).
 """
@@ -85,6 +85,9 @@ REGISTRY: dict[str, MethodSpec] = {
     "edgefm": MethodSpec("edgefm", "deadline:EdgeFMController", "edgefm", {},
                          "queue-sized network-aware provisioning (E22-E24) + admission, shedding, "
                          "standing light pool, earliest-finish routing (E25-E27)", version="8"),
+    "edgefm+n1": MethodSpec("edgefm+n1", "deadline:EdgeFMController", "edgefm-n1", {"survivable": True},
+                            "edgefm on the N-1 plan (E24 survivable): rides out the loss of any one node, "
+                            "at the price of the reserve instances", version="8"),
 }
 
 #: Method names in reporting order. Variants registered as ``base+option`` (``proposed+fallback``)

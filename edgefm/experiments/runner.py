@@ -18,6 +18,10 @@ from ..sim.result import RunResult
 
 __all__ = ["core_placement", "run_method", "parse_failure"]
 
+#: Method placements solved by the provisioning program E24 (a plan the controller runs on), and
+#: whether each asks for N−1 core capacity (``survivable``).
+PLAN_SOLVERS = {"edgefm": False, "edgefm-n1": True}
+
 
 def _disk_key(scenario, solver, variant, time_limit) -> str:
     import hashlib
@@ -25,7 +29,7 @@ def _disk_key(scenario, solver, variant, time_limit) -> str:
     from .. import __version__
 
     tag = ""
-    if solver == "edgefm":
+    if solver in PLAN_SOLVERS:
         from ..placement.provision import PROGRAM_VERSION
 
         tag = f"|provision-{PROGRAM_VERSION}"
@@ -74,10 +78,10 @@ def _solve_placement(scenario, solver, variant: str | None, time_limit: float | 
 
     if callable(solver):  # a registered method's own placement: (V, M) counts or a Placement
         return solver(scenario), scenario.load
-    if solver == "edgefm":  # E24 never fails for overload: it admits what the nodes can serve
+    if solver in PLAN_SOLVERS:  # E24 never fails for overload: it admits what the nodes can serve
         from ..placement.provision import provision
 
-        return provision(scenario), scenario.load
+        return provision(scenario, survivable=PLAN_SOLVERS[solver]), scenario.load
 
     try:
         return place(scenario, solver=solver, variant=variant, time_limit=time_limit), scenario.load
@@ -171,7 +175,7 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
     t0 = time.perf_counter()
     sized_for = scenario.load
     plan_keys = {k: v for k, v in (overrides or {}).items() if k in ("eps", "survivable")}
-    if placement is None and REGISTRY[method].placement == "edgefm" and plan_keys:
+    if placement is None and REGISTRY[method].placement in PLAN_SOLVERS and plan_keys:
         from ..placement.provision import provision  # a non-default plan: solved here, not cached on disk
 
         placement = provision(scenario, **plan_keys)
@@ -180,7 +184,7 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
     x = np.asarray(getattr(placement, "x", placement), dtype=int)
     arr = arrivals if isinstance(arrivals, Arrivals) else make_arrivals(scenario, seed, arrivals, n_slots=n_slots)
     overrides = dict(overrides or {})
-    if REGISTRY[method].placement == "edgefm" and hasattr(placement, "light_x") and "plan" not in overrides:
+    if REGISTRY[method].placement in PLAN_SOLVERS and hasattr(placement, "light_x") and "plan" not in overrides:
         overrides["plan"] = placement  # the controller runs on the plan it was placed with
     ctrl = make_controller(method, scenario, **overrides)
     res = simulate(scenario, arr, x, ctrl, seed=seed, failures=failures, options={"keep_stages": keep_stages})

@@ -49,6 +49,7 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
     from ..progress import note
     from ..scenario import sample_scenario
     from ..scenario.topology import topology_spec
+    from .runner import PLAN_SOLVERS
     from ..workload import poisson_arrivals
     from .runner import run_method
 
@@ -65,10 +66,10 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
                     t0 = time.perf_counter()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", TimeLimitWarning)
-                        if solver == "edgefm":  # the provisioning program E24 (its own time limit)
+                        if solver in PLAN_SOLVERS:  # the provisioning program E24 (its own time limit)
                             from ..placement.provision import provision
 
-                            p = provision(sc, gap=max(gap, 1e-3))
+                            p = provision(sc, gap=max(gap, 1e-3), survivable=PLAN_SOLVERS[solver])
                         else:
                             p = place(sc, solver=solver, variant=variant, gap=gap, time_limit=time_limit)
                         placements[solver] = (p, time.perf_counter() - t0)
