@@ -222,6 +222,30 @@ def test_failure_rehomes_light_and_resolves_admission():
     assert np.array_equal(ctrl.base, p.light_x) and np.array_equal(ctrl.p_admit, ctrl.plan_admit)
 
 
+def test_rehoming_leaves_room_for_elastic_instances():
+    """Re-homed light instances go only where the elastic additions still up leave room (E8)."""
+    from edgefm.control.base import RunContext
+
+    sc = _paper(1000, 1.0, T=100)
+    p = provision(sc, survivable=True)
+    ctrl = REGISTRY["edgefm+n1"].make(plan=p)
+    ctx = RunContext(scenario=sc, network=None, core_x=p.x, n_tasks=0, task_type=np.zeros(0, int),
+                     task_arrival_ms=np.zeros(0), task_deadline_ms=np.zeros(0), rng=np.random.default_rng(0))
+    ctrl.reset(ctx)
+    free = sc.capacity - p.x @ sc.demand - p.light_x @ sc.demand
+    for v in range(sc.n_nodes):  # fill every node's spare room with elastic instances of its cheapest light MS
+        for m in sorted(np.flatnonzero(~sc.is_core), key=lambda m: sc.demand[m].sum()):
+            while (free[v] >= sc.demand[m] - 1e-12).all():
+                ctrl.extra[v, m] += 1
+                free[v] -= sc.demand[m]
+    up = np.ones(sc.n_nodes, bool)
+    up[sc.node_index("ES1")] = False
+    ctrl._on_failure(up)
+    used = p.x @ sc.demand + (ctrl.base + np.where(up[:, None], ctrl.extra, 0)) @ sc.demand
+    assert (used <= sc.capacity + 1e-9).all()
+    assert ctrl.base.sum() < p.light_x.sum()  # no room was left: some lost instances stay lost
+
+
 def test_light_pools_hold_a_slots_arrivals():
     from scipy.stats import poisson
 

@@ -258,7 +258,9 @@ class EdgeFMController:
             return
         base = np.where(node_up[:, None], self.plan_light, 0)
         lost = (self.plan_light - base).sum(axis=0)
-        free = np.where(node_up[:, None], self.free0 - base @ sc.demand, -np.inf)
+        # room left on the up nodes by the core, the planned light pool and the elastic additions still up
+        free = np.where(node_up[:, None], self.free0 - (base + np.where(node_up[:, None], self.extra, 0)) @ sc.demand,
+                        -np.inf)
         for m in np.flatnonzero(lost).tolist():
             for _ in range(int(lost[m])):
                 fits = node_up & (free >= sc.demand[m] - 1e-12).all(axis=1)

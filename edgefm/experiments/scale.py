@@ -49,9 +49,8 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
     from ..progress import note
     from ..scenario import sample_scenario
     from ..scenario.topology import topology_spec
-    from .runner import PLAN_SOLVERS
     from ..workload import poisson_arrivals
-    from .runner import run_method
+    from .runner import PLAN_SOLVERS, run_method
 
     rows = []
     for name in networks:
