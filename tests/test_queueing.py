@@ -112,3 +112,23 @@ def test_split_light_pools_need_at_least_the_pooled_count():
             th = math.log(20) / (lc * 1.2 * 7.0)
             return lc * math.expm1(th * 1.2) <= 1.3 * math.log1p(th * 12.0)
         assert ok(split) and (split == math.ceil(lam * 1.2 / (1.3 * 12.0)) or not ok(split - 1))
+
+
+def test_split_light_sizing_ends_when_eps_is_out_of_reach():
+    # split queues: θ_ε = ln(1/ε)/(λ_c a w) grows as c does, so a tiny ε can fail for every c; the search
+    # must stop with a clear error instead of looping (it used to run forever for ε = 1e-3 on the paper draw)
+    assert light_servers(4.8, 1.0, 1.5, 10.0, 11.0, 0.05, split=True) >= 1
+    with pytest.raises(ValueError, match="eps is too small"):
+        light_servers(4.8, 1.0, 1.5, 10.0, 11.0, 1e-12, split=True)
+
+
+def test_provision_names_the_pool_it_cannot_size():
+    import edgefm
+    from edgefm.errors import InfeasibleError
+    from edgefm.placement.provision import provision
+
+    sc = edgefm.load_scenario(edgefm.data_path("scenarios", "paper.yaml"), seed=0)
+    with pytest.raises(InfeasibleError, match=r"eps = 0.001: no pool of \w+"):
+        provision(sc, eps=1e-3)
+    with pytest.raises(ValueError, match="eps must be a probability"):
+        provision(sc, eps=0.0)

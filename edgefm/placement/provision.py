@@ -47,7 +47,7 @@ from functools import lru_cache
 import numpy as np
 import scipy.sparse as sp
 
-from ..errors import TimeLimitWarning
+from ..errors import InfeasibleError, TimeLimitWarning
 from ..network import network
 from .milp import MILP, solve
 from .profile import fits_alone, mean_profile
@@ -289,10 +289,11 @@ def _rho(scenario, budget: np.ndarray, eps: float) -> np.ndarray:
         if rate <= 0:
             rho[m] = 1.0
         elif ms.is_core:
-            c = servers_for(rate, s, budget[m], eps, 0.0)
+            c = _sized(servers_for, ms, eps, rate, s, budget[m], eps, 0.0)
             rho[m] = max_rate(c, s, budget[m], eps, 0.0) * s / c
         else:
-            c = light_servers(rate, ms.work, ms.shape, ms.scale, budget[m], eps, scenario.slot_ms, split=True)
+            c = _sized(light_servers, ms, eps, rate, ms.work, ms.shape, ms.scale, budget[m], eps, scenario.slot_ms,
+                       split=True)
             # admission cap: an instance takes at most y_max jobs at once, and a slot's arrivals
             # (Poisson(λΔ)) must find room with probability 1 − ε
             from scipy.stats import poisson
@@ -301,6 +302,15 @@ def _rho(scenario, budget: np.ndarray, eps: float) -> np.ndarray:
             c = max(c, int(np.ceil(per_slot / scenario.control.y_max - 1e-9)))
             rho[m] = rate * s / c
     return rho
+
+
+def _sized(rule, ms, eps, *args, **kw) -> int:
+    """A pool size by ``rule`` (E23 / E23b), or one clear error naming the MS when none exists."""
+    try:
+        return rule(*args, **kw)
+    except ValueError as exc:
+        raise InfeasibleError(f"eps = {eps:g}: no pool of {ms.name} meets its waiting budget with probability "
+                              f"1 - eps ({exc}); use a larger eps") from None
 
 
 def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", time_limit: float | None = 300.0,
@@ -353,6 +363,8 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
     """
     cx = None if core_x is None else tuple(map(tuple, np.asarray(core_x, int)))
     e = None if eps is None else float(eps)
+    if e is not None and not 0.0 < e < 1.0:
+        raise ValueError(f"eps must be a probability in (0, 1) or None, got {eps!r}")
     if survivable and cx is None:
         # N-1 core counts; then the light pools and admission of those counts with every node up (the
         # controller re-solves the admission when a node fails, E27), so N-1 never thins normal operation

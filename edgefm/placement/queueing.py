@@ -210,10 +210,15 @@ def light_servers(rate: float, work: float, shape: float, scale: float, budget: 
         return max(1, stable, math.ceil(eb / ec_one - 1e-9))
     # split: each of c instances is its own queue fed 1/c of the jobs (jobs are committed to an
     # instance when routed, so the pool does not share its randomness); smallest such c
+    # (splitting further makes each queue's θ_ε = ln(1/ε)/(λ_c a w) grow without bound, so the test can fail
+    # for every c when ε is tiny: search a finite range and say so)
     c = max(1, stable)
-    while True:
+    c_max = max(4 * c, c + 4096)
+    while c <= c_max:
         lam = rate / c
         theta = math.log(1.0 / eps) / (lam * work * max(budget, slot))
         if lam * slot * math.expm1(min(theta * work, 700.0)) <= shape * math.log1p(theta * scale * slot):
             return c
         c += 1
+    raise ValueError(f"no split light pool up to {c_max} instances keeps Pr{{W > {max(budget, slot):g}}} <= {eps:g} "
+                     f"at rate {rate:g} (effective capacity, E23b): eps is too small for this budget")
