@@ -15,14 +15,21 @@ therefore stop at the first such host: on germany50 about 1.4 of 28 hosts
 are looked at. The winner is the same host with the same d̂ (ties are broken
 explicitly by node index), and the objective is accumulated in stage order,
 so every gain and decision is bit for bit the one of the full scan
-(:func:`edgefm.control._kernels._route`; ``tests/test_goldens.py``).
+(:func:`edgefm.control._kernels_route.route_group`; ``tests/test_goldens.py``).
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-__all__ = ["sort_hosts", "insert_host", "route_sorted", "least_g"]
+__all__ = ["sort_hosts", "insert_host", "route_sorted", "least_g", "merge_takes_a"]
+
+
+@njit(cache=True, inline="always")
+def merge_takes_a(A, nA, i1, B, nB, i2):
+    """Whether the merge of the sorted runs ``A[:nA]`` and ``B[:nB]`` (ties to A) takes its next value,
+    after ``i1`` of A and ``i2`` of B, from A (a candidate's offers: its old levels and a new instance's)."""
+    return i2 >= nB or (i1 < nA and A[i1] <= B[i2])
 
 
 @njit(cache=True)
@@ -62,10 +69,10 @@ def sort_hosts(R, nlev, hR, hH):
 
 @njit(cache=True, inline="always")
 def route_sorted(rov, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, bnodes, obj0, g1, want, nodes, ks, dh, k,
-                 cur):
+                 cur, orow_b, nb):
     """Greedy routing of one MS group, scanning each stage's hosts in ascending R.
 
-    Same value and routing, bit for bit, as ``_route`` of :mod:`edgefm.control._kernels` with the same
+    Same value and routing, bit for bit, as :func:`edgefm.control._kernels_route.route_group` with the same
     hosts (``hH[i, :nh]``, plus ``ov`` if ≥ 0 and not among them).
 
     Parameters
@@ -74,8 +81,9 @@ def route_sorted(rov, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, bnod
         (S,) ready − now at node ``ov`` (read only if ``ov`` ≥ 0; the hosts' are in ``hR``), (S,) debts H
         (E18), (S,) unassigned penalties 2D_n + Δ.
     gv, nlev : arrays
-        ``gv[v, :nlev[v]]``, node v's E21 delays in level order; node ``ov`` (if ≥ 0) uses
-        ``orow[:norow]`` instead.
+        ``gv[v, :nlev[v]]``, node v's E21 delays in level order; node ``ov`` (if ≥ 0) uses the first
+        ``norow`` values of the merge of ``orow`` (its own length) and ``orow_b[:nb]`` (both sorted,
+        ties to ``orow``; :func:`merge_takes_a`), merged as they are used.
     hR, hH, nh : arrays, int
         Per stage the hosts in ascending R (:func:`sort_hosts`).
     start, bnodes, obj0 : int, array, float
@@ -106,8 +114,19 @@ def route_sorted(rov, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, bnod
     for j in range(nh):
         h = hH[start, j]
         cur[h] = gv[h, k[h]] if k[h] < nlev[h] else np.inf
+    na_ = len(orow)
+    i1 = 0
+    i2 = 0
     if ov >= 0:
-        cur[ov] = orow[k[ov]] if k[ov] < norow else np.inf
+        for _ in range(min(k[ov], norow)):  # the offers the base routing's stages before start used
+            if merge_takes_a(orow, na_, i1, orow_b, nb, i2):
+                i1 += 1
+            else:
+                i2 += 1
+        if k[ov] < norow:
+            cur[ov] = orow[i1] if merge_takes_a(orow, na_, i1, orow_b, nb, i2) else orow_b[i2]
+        else:
+            cur[ov] = np.inf
     obj = obj0
     for i in range(start, S):
         best = pen[i]
@@ -137,7 +156,14 @@ def route_sorted(rov, w, pen, gv, nlev, hR, hH, nh, ov, orow, norow, start, bnod
             kv += 1
             k[bh] = kv
             if bh == ov:
-                cur[bh] = orow[kv] if kv < norow else np.inf
+                if merge_takes_a(orow, na_, i1, orow_b, nb, i2):
+                    i1 += 1
+                else:
+                    i2 += 1
+                if kv < norow:
+                    cur[bh] = orow[i1] if merge_takes_a(orow, na_, i1, orow_b, nb, i2) else orow_b[i2]
+                else:
+                    cur[bh] = np.inf
             else:
                 cur[bh] = gv[bh, kv] if kv < nlev[bh] else np.inf
         elif want:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import ga_cache, ga_fitness, ga_search, ga_tables
+from ._kernels_ga import ga_cache, ga_fitness, ga_search, ga_tables
 from .base import Decision, RunContext, State
 from .lyapunov import unassigned_penalty
 from .proposed import delay_tables, slot_problem
@@ -349,7 +349,7 @@ class _SlotEval:
 
 class _KernelEval:
     """What the compiled search needs of one slot (the lean counterpart of :class:`_SlotEval`),
-    built from the state by :func:`edgefm.control._kernels.ga_tables` and a few numpy lines
+    built from the state by :func:`edgefm.control._kernels_ga.ga_tables` and a few numpy lines
     that are :class:`_SlotEval`'s own."""
 
     def __init__(self, state, sc, g, y, busy, pen, slack):

@@ -23,7 +23,7 @@ from collections import deque
 
 import numpy as np
 
-from ._kernels import hpa_fit, hpa_recommend
+from ._kernels_baselines import hpa_fit, hpa_recommend
 from .base import Decision, RunContext, State
 from .static import route_earliest_finish
 

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ._kernels import lbrr_keep, lbrr_scale
+from ._kernels_baselines import lbrr_keep, lbrr_scale
 from .base import Decision, RunContext, State
 
 __all__ = ["LBRRController", "round_robin", "least_utilised"]

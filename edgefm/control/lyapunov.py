@@ -29,10 +29,34 @@ is what :mod:`edgefm.control.proposed` exploits.
 from __future__ import annotations
 
 import numpy as np
-
-from ._kernels import debt_update
+from numba import njit
 
 __all__ = ["LatencyDebt", "light_cost", "light_cost_ms", "unassigned_penalty", "dpp_objective"]
+
+
+@njit(cache=True)
+def debt_update(H, arrival, deadline, active, now, h_min):
+    """Eq. E18 for the ``active`` task ids, in place; returns their new H (as LatencyDebt.peek/update).
+
+    Every new H is computed from the old ones (an id listed twice gets the same value twice); with
+    strictly increasing ids (the engine's) each H is read once before it is written, in one pass."""
+    n = len(active)
+    out = np.empty(n)
+    uniq = True
+    for i in range(1, n):
+        if active[i] <= active[i - 1]:
+            uniq = False
+            break
+    for i in range(n):
+        j = active[i]
+        v = H[j] + (now - arrival[j]) - deadline[j]
+        out[i] = h_min if h_min > v else v
+        if uniq:
+            H[j] = out[i]
+    if not uniq:
+        for i in range(n):
+            H[active[i]] = out[i]
+    return out
 
 
 class LatencyDebt:

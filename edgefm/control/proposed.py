@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._kernels import greedy_state
+from ._kernels_greedy import greedy_state
 from .base import Decision, RunContext, State
 from .lyapunov import LatencyDebt, unassigned_penalty
 
@@ -390,7 +390,7 @@ class ProposedController:
         (``diff_slots``) and stages (``diff_stages``) where the decisions differ.
     solver : {"kernel", "reference"}
         ``"kernel"`` (default) runs Algorithm 1 as one compiled kernel
-        (:func:`edgefm.control._kernels.greedy_slot`); ``"reference"`` runs
+        (:func:`edgefm.control._kernels_greedy.greedy_slot`); ``"reference"`` runs
         :func:`solve_greedy` in Python. Both decide bit for bit the same.
     prune : bool, optional
         Exact node pruning with resumed routings (:meth:`_MSState.first_stage`)
@@ -484,18 +484,23 @@ class ProposedController:
         self._c_dp = np.array([x.cost_deploy for x in ms], dtype=float)
         self._c_run = np.array([x.cost_maintain + x.cost_parallel for x in ms], dtype=float)
         self._light = ~sc.is_core
+        self._light_i = self._light.astype(np.int64)
         self._track = sc.n_nodes > PRUNE_ABOVE if self.prune is None else bool(self.prune)
         self._g = np.ascontiguousarray(self.g, dtype=float)
+        self._any_fb = bool(self.fb.any())
 
     # ------------------------------------------------------------------
     def start_counts(self, state: State) -> np.ndarray:
         """Busy instances plus, with keep-alive, idle ones used in the last ``keep_alive`` slots."""
-        start = np.asarray(state.busy_counts, dtype=np.int64).copy()
+        start = np.asarray(state.busy_counts, dtype=np.int64)
         if self.ka > 0 and self.used_hist:
             floor = np.max(self.used_hist[-self.ka:], axis=0)
             start = np.maximum(start, np.minimum(floor, state.light_counts))
-        start[:, self.sc.is_core] = 0
-        return np.where(state.node_up[:, None], start, 0)
+        start = start * self._light_i  # a copy, core columns 0
+        up = np.asarray(state.node_up, dtype=bool)
+        if not up.all():
+            start[~up] = 0
+        return start
 
     def problem(self, state: State, weights=None) -> SlotProblem:
         """The per-slot problem of ``state`` (no side effects). ``weights``
@@ -516,21 +521,22 @@ class ProposedController:
         up = np.asarray(state.node_up, dtype=bool)
         start = self.start_counts(state)
         prev = np.asarray(state.light_counts, dtype=np.int64)
-        avail = np.where(up[:, None], state.free_capacity + (prev - start) @ self._dem, 0.0)
+        avail = state.free_capacity + (prev - start) @ self._dem
+        if not up.all():
+            avail = np.where(up[:, None], avail, 0.0)
         tasks = np.asarray(state.stage_task, dtype=np.int64)
-        x, route, level, dhat, delay, added, n_pr, n_res = greedy_state(
+        x, route, level, dhat, delay, added, n_pr, n_res, per = greedy_state(
             np.ascontiguousarray(state.ready, dtype=float), float(state.now), up,
             np.asarray(state.stage_ms, dtype=np.int64), np.asarray(weights, dtype=float), self.pen_task[tasks],
             start, prev, avail, self._dem, self._c_dp, self._c_run, self._g, self.y, self.eta,
             np.asarray(state.inst_node, dtype=np.int64), np.asarray(state.inst_ms, dtype=np.int64),
-            np.asarray(state.inst_jobs, dtype=np.int64), self._track, 1e-9, self.k_nearest or 0)
+            np.asarray(state.inst_jobs, dtype=np.int64), self._track, 1e-9, self.k_nearest or 0, self._light)
         self.pruned_nodes += int(n_pr)
         self.resumed_stages += int(n_res)
-        inc = np.maximum(0, x - prev)
-        per = inc * self._c_dp + x * self._c_run
-        objective = self.eta * float(per[:, self._light].sum()) + delay
+        # per = (max(0, x - prev) * c_dp + x * c_run)[:, light], element for element (SlotProblem.cost)
+        objective = self.eta * float(per.sum()) + delay
         return GreedySolution(x=x, route=route, level=level, objective=float(objective), dhat=dhat,
-                              added=[(int(m), int(v)) for m, v in added])
+                              added=list(map(tuple, added.tolist())))
 
     def decide(self, state: State) -> Decision:
         self.debt.update(state.active_tasks, state.now)
@@ -543,8 +549,9 @@ class ProposedController:
         self.last = sol
         self.slots += 1
         self.additions += len(sol.added)
-        routed = sol.route >= 0
-        if routed.any():
+        if self._any_fb or self.ka > 0:  # (no fallback cell: no fallback use)
+            routed = sol.route >= 0
+        if self._any_fb and routed.any():
             self.fallback_uses += int(self.fb[state.stage_ms[routed], sol.level[routed]].sum())
         if self.compare:
             alt = solve_greedy(P, self.g_other)

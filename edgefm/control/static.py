@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._kernels import earliest_finish
+from ._kernels_baselines import earliest_finish
 from .base import Decision, RunContext, State
 
 __all__ = ["StaticController", "mean_light_load", "spread_instances", "route_earliest_finish"]

@@ -295,8 +295,7 @@ def active_tasks(lo, hi, task_done, task_shed):
     """Ids in [lo, hi) of tasks neither finished nor shed, and the first such id (``hi`` if none)."""
     out = np.empty(hi - lo, dtype=np.int64)
     n = 0
-    for j in range(lo, hi):
-        if not (task_done[j] or task_shed[j]):
-            out[n] = j
-            n += 1
+    for j in range(lo, hi):  # branch-free: finished and active tasks interleave unpredictably
+        out[n] = j
+        n += 1 - (task_done[j] | task_shed[j])
     return out[:n], (out[0] if n else hi)
