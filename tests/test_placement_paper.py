@@ -265,3 +265,17 @@ def test_placement_helpers_and_cli(capsys):
     assert {"status", "objective", "bound", "gap", "seconds", "kappa", "instances"} <= set(out)
     assert main(["place", "--scenario", path, "--seed", "0", "--kappa", "999"]) == 2
     assert "kappa = 999" in capsys.readouterr().err
+
+
+def test_solver_study_cases_in_processes_give_the_same_rows():
+    """``workers`` only spreads the cases over processes (issue 13): the rows, timings aside, are the same."""
+    from edgefm.experiments import placement_study as study
+
+    cases = [("topozoo/Abilene", 1), ("topozoo/Abilene", 2)]
+    kw = dict(variants=("bounded",), solvers=("scip", "relax", "greedy"), time_limit=None, gap=0.01)
+    serial = study.solver_study(cases, workers=0, **kw).drop(columns="seconds")
+    spread = study.solver_study(cases, workers=2, **kw).drop(columns="seconds")
+    assert len(serial) == 6
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(serial, spread)
