@@ -47,7 +47,9 @@ _RUN: dict = {"quick": False, "notebook": None, "params": {}}
 
 #: Parameters that do not change a notebook's results, whatever their value: ``WORKERS`` only sets
 #: how many processes share the work (notebooks 05-08 and 10; every cell and run is seeded on its
-#: own, so the numbers do not depend on it). ``QUICK`` is handled apart (:func:`set_quick`).
+#: own, so the numbers do not depend on it; in notebook 02, the solver study's cases, whose solves
+#: are deterministic but for those stopped by a time limit, machine-dependent anyway).
+#: ``QUICK`` is handled apart (:func:`set_quick`).
 RESULT_NEUTRAL = frozenset({"QUICK", "WORKERS"})
 
 _LABEL_MAX = 120  # characters of a parameter folder name; longer ones end in a hash of the whole

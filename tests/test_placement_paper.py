@@ -200,6 +200,35 @@ def test_relax_via_place_and_search():
     assert r.solver == "relax" and violations(s, r.x, kappa=r.kappa) == []
 
 
+def test_repair_node_load_is_the_full_table_row():
+    """The repair checks one node's load without the whole table; the same bits (issue 13)."""
+    from edgefm.placement.relax import _Repair
+
+    s = paper(0)
+    d = e14_data(s, variant="literal")
+    rep = _Repair(d, 0, None, False)
+    rng = np.random.default_rng(1)
+    for _ in range(20):
+        x = rng.integers(0, 4, d.n_pairs)
+        full = rep.load(x)
+        for v in np.unique(d.pv):
+            assert np.array_equal(rep.node_load(x, v), full[v])
+        for p in range(d.n_pairs):
+            assert bool(rep.fits(x, p)) == bool(x[p] < d.cap[p] and np.all(full[d.pv[p]] + rep.r[p] <= d.R[d.pv[p]] + 1e-9))
+
+
+def test_max_support_memo_matches_a_fresh_count():
+    from edgefm.placement import model
+
+    s = tiny(cpu=(10, 4.5))
+    model._MAX_SUPPORT.clear()
+    assert max_support(s, e14_data(s)) == 3 == model._max_support(s.n_nodes, e14_data(s), 16)
+    assert max_support(s, e14_data(s)) == 3 and len(model._MAX_SUPPORT) == 1
+    s2 = tiny(cpu=(10, 7))  # another program: its own entry
+    assert max_support(s2, e14_data(s2)) == model._max_support(s2.n_nodes, e14_data(s2), 16)
+    assert len(model._MAX_SUPPORT) == 2
+
+
 def test_node_limit_returns_incumbent():
     s = paper(1)
     with pytest.warns(TimeLimitWarning):
@@ -236,3 +265,17 @@ def test_placement_helpers_and_cli(capsys):
     assert {"status", "objective", "bound", "gap", "seconds", "kappa", "instances"} <= set(out)
     assert main(["place", "--scenario", path, "--seed", "0", "--kappa", "999"]) == 2
     assert "kappa = 999" in capsys.readouterr().err
+
+
+def test_solver_study_cases_in_processes_give_the_same_rows():
+    """``workers`` only spreads the cases over processes (issue 13): the rows, timings aside, are the same."""
+    from edgefm.experiments import placement_study as study
+
+    cases = [("topozoo/Abilene", 1), ("topozoo/Abilene", 2)]
+    kw = dict(variants=("bounded",), solvers=("scip", "relax", "greedy"), time_limit=None, gap=0.01)
+    serial = study.solver_study(cases, workers=0, **kw).drop(columns="seconds")
+    spread = study.solver_study(cases, workers=2, **kw).drop(columns="seconds")
+    assert len(serial) == 6
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(serial, spread)

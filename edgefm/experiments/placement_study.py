@@ -225,7 +225,7 @@ def _row(case: dict, p, kappa, variant, scenario, prof, seconds, label) -> dict:
 @_silenced
 def solver_study(cases=(("topozoo/Abilene", 1),), variants=VARIANTS, solvers=SOLVERS, seed: int = 0,
                  load: float | None = None, ed_per_site: int = 1, time_limit: float | None = 20.0,
-                 gap: float = 0.01):
+                 gap: float = 0.01, workers: int = 0):
     """The solvers of docs/model.md §5.8 on the same E14 programs over topohub networks of growing size.
 
     For each case ``(network, n_fm)`` a scenario is sampled with ``seed`` on
@@ -234,6 +234,12 @@ def solver_study(cases=(("topozoo/Abilene", 1),), variants=VARIANTS, solvers=SOL
     relaxation's own search returns, stepped down until it rounds to a feasible placement), so every
     solver faces the same program; the greedy baseline ignores κ and the objective, and its row
     says whether its placement happens to satisfy them (``feasible``).
+
+    ``workers`` > 1 runs the cases in that many processes (one case's solves stay in one process,
+    one after the other; each solve is single-threaded, so with no more workers than cores every
+    solve still has a core to itself). The rows are the same in any case, except the objective of a
+    solve stopped by its time limit (which depends on the machine's speed in any run) and the
+    timings.
 
     Returns
     -------
@@ -246,6 +252,25 @@ def solver_study(cases=(("topozoo/Abilene", 1),), variants=VARIANTS, solvers=SOL
     """
     import pandas as pd
 
+    jobs = [(network, int(n_fm), tuple(variants), tuple(solvers), seed, load, ed_per_site, time_limit, gap)
+            for network, n_fm in cases]
+    if workers and workers > 1 and len(jobs) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(max_workers=min(int(workers), len(jobs))) as ex:
+            parts = list(ex.map(_solver_case, jobs))
+    else:
+        parts = [_solver_case(j) for j in jobs]
+    df = pd.DataFrame([row for part in parts for row in part])
+    key = ["network", "n_fm", "variant"]
+    df["best"] = df["objective"].where(df["feasible"]).groupby([df[k] for k in key]).transform("min")
+    df["rel_to_best"] = (df["objective"] - df["best"]) / df["best"].abs()
+    return df
+
+
+@_silenced
+def _solver_case(job) -> list[dict]:
+    """The rows of :func:`solver_study` for one (network, n_fm) case."""
     from ..errors import EdgeFMError
     from ..placement.e14solve import place
     from ..placement.model import e14_data
@@ -253,42 +278,38 @@ def solver_study(cases=(("topozoo/Abilene", 1),), variants=VARIANTS, solvers=SOL
     from ..scenario import sample_scenario
     from ..scenario.topology import topology_spec
 
+    network, n_fm, variants, solvers, seed, load, ed_per_site, time_limit, gap = job
     rows = []
-    for network, n_fm in cases:
-        s = sample_scenario(topology_spec(network, ed_per_site=ed_per_site, n_fm=int(n_fm)), seed, load)
-        prof = mean_profile(s)
-        sites = sum(n.kind == "ES" for n in s.nodes)
-        for variant in variants:
-            case = {"network": network.split("/")[-1], "n_fm": int(n_fm), "sites_topology": sites,
-                    "nodes": s.n_nodes, "core_ms": len(s.core_ms),
-                    "pairs": e14_data(s, prof, variant).n_pairs}
+    s = sample_scenario(topology_spec(network, ed_per_site=ed_per_site, n_fm=int(n_fm)), seed, load)
+    prof = mean_profile(s)
+    sites = sum(n.kind == "ES" for n in s.nodes)
+    for variant in variants:
+        case = {"network": network.split("/")[-1], "n_fm": int(n_fm), "sites_topology": sites,
+                "nodes": s.n_nodes, "core_ms": len(s.core_ms),
+                "pairs": e14_data(s, prof, variant).n_pairs}
+        t0 = time.perf_counter()
+        try:
+            relaxed = place(s, solver="relax", kappa=None, variant=variant, profile=prof)
+            kappa = relaxed.kappa
+        except EdgeFMError as exc:
+            relaxed, kappa = exc, 0
+        t_relax = time.perf_counter() - t0
+        for solver in solvers:
             t0 = time.perf_counter()
             try:
-                relaxed = place(s, solver="relax", kappa=None, variant=variant, profile=prof)
-                kappa = relaxed.kappa
+                if solver == "relax" and isinstance(relaxed, Exception):
+                    raise relaxed
+                name, method = ("scip", "direct") if solver == "scip-direct" else (solver, "auto")
+                p = relaxed if solver == "relax" else place(
+                    s, solver=name, kappa=kappa, variant=variant, time_limit=time_limit, gap=gap, profile=prof,
+                    method=method)
+                seconds = t_relax if solver == "relax" else time.perf_counter() - t0
+                rows.append(_row(case, p, kappa, variant, s, prof, seconds, solver))
             except EdgeFMError as exc:
-                relaxed, kappa = exc, 0
-            t_relax = time.perf_counter() - t0
-            for solver in solvers:
-                t0 = time.perf_counter()
-                try:
-                    if solver == "relax" and isinstance(relaxed, Exception):
-                        raise relaxed
-                    name, method = ("scip", "direct") if solver == "scip-direct" else (solver, "auto")
-                    p = relaxed if solver == "relax" else place(
-                        s, solver=name, kappa=kappa, variant=variant, time_limit=time_limit, gap=gap, profile=prof,
-                        method=method)
-                    seconds = t_relax if solver == "relax" else time.perf_counter() - t0
-                    rows.append(_row(case, p, kappa, variant, s, prof, seconds, solver))
-                except EdgeFMError as exc:
-                    rows.append({**case, "variant": variant, "kappa": kappa, "solver": solver,
-                                 "status": "failed", "seconds": time.perf_counter() - t0, "feasible": False,
-                                 "violations": str(exc)})
-    df = pd.DataFrame(rows)
-    key = ["network", "n_fm", "variant"]
-    df["best"] = df["objective"].where(df["feasible"]).groupby([df[k] for k in key]).transform("min")
-    df["rel_to_best"] = (df["objective"] - df["best"]) / df["best"].abs()
-    return df
+                rows.append({**case, "variant": variant, "kappa": kappa, "solver": solver,
+                             "status": "failed", "seconds": time.perf_counter() - t0, "feasible": False,
+                             "violations": str(exc)})
+    return rows
 
 
 # --------------------------------------------------------------------------- (4) OR-Library

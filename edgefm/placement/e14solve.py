@@ -58,7 +58,11 @@ def _method(method: str, solver: str, data: E14Data, max_sites: int | None = Non
 
 
 def _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit,
-           method="direct"):
+           method="direct", dp_memo: dict | None = None):
+    """Solve E14 at a fixed κ by ``method``. ``dp_memo`` (a dict kept by one κ search) holds the node
+    DP's outcome per (κ, survivable): the DP ignores ``gap``, so the search's re-solve of a κ at a
+    finer gap would repeat the same DP (its proven optimum, or its stop at the pattern or work
+    limit and the incumbent it hands on). A stop at the time limit is not kept."""
     from dataclasses import replace as _replace
 
     from .milp import solve
@@ -67,9 +71,21 @@ def _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap
     stopped, incumbent = "", None
     if method == "dp":  # exact when it finishes; past its limits SCIP (or `solver`) takes the program
         t0 = time.perf_counter()
+        key = (int(kappa or 0), bool(survivable))
         try:
-            return _dp_result(data, solve_e14_dp(scenario, data, kappa=kappa or 0, survivable=survivable,
-                                                 time_limit=time_limit), kappa, survivable)
+            dp = dp_memo.get(key) if dp_memo is not None else None
+            if isinstance(dp, DPLimitError):
+                raise dp
+            if dp is None:
+                try:
+                    dp = solve_e14_dp(scenario, data, kappa=kappa or 0, survivable=survivable, time_limit=time_limit)
+                except DPLimitError as exc:
+                    if dp_memo is not None and "out of time" not in str(exc):
+                        dp_memo[key] = exc
+                    raise
+                if dp_memo is not None:
+                    dp_memo[key] = dp
+            return _dp_result(data, dp, kappa, survivable)
         except DPLimitError as exc:
             stopped = f"node DP stopped ({exc}); "
             if time_limit is not None:
@@ -163,9 +179,9 @@ def _diagnose(scenario, data, kappa, max_sites, survivable, solver) -> str:
 
 
 def _run(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit,
-         method="direct"):
+         method="direct", dp_memo: dict | None = None):
     res = _solve(scenario, data, kappa, max_sites, survivable, solver, time_limit, gap, threads, node_limit,
-                 method)
+                 method, dp_memo)
     if res.status == "infeasible":
         raise InfeasibleError(_diagnose(scenario, data, kappa, max_sites, survivable, solver))
     if res.status in ("time_limit", "node_limit") and res.x is None:
@@ -199,12 +215,14 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
     t0 = time.perf_counter()
     trace, used = [], set()
     coarse = max(gap, 1e-3)
+    dp_memo: dict = {}  # the node DP's outcome per κ: a re-solve at a finer gap does not repeat it
 
     def budget():
         return None if time_limit is None else max(time_limit - (time.perf_counter() - t0), 0.01)
 
     def attempt(k, g):
-        res = _solve(scenario, data, k, max_sites, survivable, solver, budget(), g, threads, node_limit, method)
+        res = _solve(scenario, data, k, max_sites, survivable, solver, budget(), g, threads, node_limit, method,
+                     dp_memo)
         used.add(_used(method, res, solver, data))
         obj = None if res.x is None else float(data.coef @ np.rint(res.x[: data.n_pairs]))
         trace.append([k, res.status, obj])
@@ -219,7 +237,8 @@ def _search(scenario, data, max_sites, survivable, solver, time_limit, gap, thre
         res, obj = attempt(k, gap)
         return (res, gap) if obj is not None and obj <= threshold + tol else (None, None)
 
-    res0 = _run(scenario, data, 0, max_sites, survivable, solver, budget(), gap, threads, node_limit, method)
+    res0 = _run(scenario, data, 0, max_sites, survivable, solver, budget(), gap, threads, node_limit, method,
+                dp_memo)
     used.add(_used(method, res0, solver, data))
     if res0.x is None:
         raise SolverError(f"E14 kappa search: the kappa = 0 solve found no solution within the time limit "

@@ -339,10 +339,28 @@ def max_support(scenario: Scenario, data: E14Data, exhaustive_up_to: int = 16) -
     Exact per node (largest subset whose summed demand fits) when v can host at most
     ``exhaustive_up_to`` core MSs, else the number it can host alone.
     """
+    import hashlib
+
+    key = hashlib.sha256(b"|".join(np.ascontiguousarray(a).tobytes() + str((a.dtype, a.shape)).encode()
+                                   for a in (data.pv, data.pm, data.r, data.R))
+                         + f"|{scenario.n_nodes}|{exhaustive_up_to}".encode()).hexdigest()
+    if key not in _MAX_SUPPORT:  # one program asks several times (κ search, each solver's checks)
+        if len(_MAX_SUPPORT) >= 256:
+            _MAX_SUPPORT.clear()
+        _MAX_SUPPORT[key] = _max_support(scenario.n_nodes, data, exhaustive_up_to)
+    return _MAX_SUPPORT[key]
+
+
+#: :func:`max_support` by a hash of the arrays it reads (a pure function of them; issue 13: on a large
+#: network it took seconds and the placement study asked for the same program's up to 7 times).
+_MAX_SUPPORT: dict = {}
+
+
+def _max_support(n_nodes: int, data: E14Data, exhaustive_up_to: int) -> int:
     from itertools import combinations
 
     total = 0
-    for v in range(scenario.n_nodes):
+    for v in range(n_nodes):
         ms = data.pm[data.pv == v]
         if len(ms) > exhaustive_up_to:
             total += len(ms)

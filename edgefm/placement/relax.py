@@ -110,15 +110,30 @@ class _Repair:
         self.d, self.kappa, self.max_sites, self.surv = data, kappa, max_sites, survivable
         self.r = data.r[data.pm]  # (P, K)
         self.R = data.R
+        self._at: dict = {}  # node -> its pairs, ascending
 
     def load(self, x):
         used = np.zeros_like(self.R)
         np.add.at(used, self.d.pv, x[:, None] * self.r)
         return used
 
+    def node_load(self, x, v):
+        """``load(x)[v]`` bit for bit (the same products summed in the same pair order), computed
+        from node v's pairs only: :meth:`fits` needs one node, and the whole table made the repair
+        of a large program quadratic (issue 13)."""
+        at = self._at.get(v)
+        if at is None:
+            at = self._at[v] = np.flatnonzero(self.d.pv == v)
+        used = np.zeros((1, self.R.shape[1]), dtype=self.R.dtype)
+        np.add.at(used, np.zeros(at.size, dtype=np.intp), x[at][:, None] * self.r[at])
+        return used[0]
+
     def fits(self, x, p, used=None):
-        used = self.load(x) if used is None else used
-        return x[p] < self.d.cap[p] and np.all(used[self.d.pv[p]] + self.r[p] <= self.R[self.d.pv[p]] + 1e-9)
+        if not x[p] < self.d.cap[p]:
+            return False
+        v = self.d.pv[p]
+        u = self.node_load(x, v) if used is None else used[v]
+        return np.all(u + self.r[p] <= self.R[v] + 1e-9)
 
     def surplus(self, x, m):
         return int(x[self.d.pm == m].sum()) - int(self.d.N[m])
