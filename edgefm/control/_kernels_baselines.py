@@ -9,6 +9,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from ._kernels_route import group_by_ms
+
 __all__ = ["earliest_finish", "hpa_recommend", "hpa_fit", "lbrr_keep", "lbrr_scale"]
 
 
@@ -30,16 +32,7 @@ def earliest_finish(stage_ms, ready, counts, room, inst_node, inst_ms, inst_jobs
         jobs[inst_node[i], inst_ms[i]] += inst_jobs[i]
         backlog[inst_node[i], inst_ms[i]] += inst_backlog[i]
     # stages grouped by MS, each group in state order (counting sort)
-    cnt = np.zeros(M + 1, dtype=np.int64)
-    for r in range(S):
-        cnt[stage_ms[r] + 1] += 1
-    for m in range(M):
-        cnt[m + 1] += cnt[m]
-    byms = np.empty(S, dtype=np.int64)
-    fill = cnt[:M].copy()
-    for r in range(S):
-        byms[fill[stage_ms[r]]] = r
-        fill[stage_ms[r]] += 1
+    cnt, byms = group_by_ms(stage_ms, M)
     hosts = np.empty(V, dtype=np.int64)
     free = np.empty(V)
     speed = np.empty(V)

@@ -11,6 +11,8 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict
 
+from ._kernels_route import group_by_ms
+
 __all__ = ["ga_tables", "ga_cache", "ga_fitness", "ga_repair", "ga_search"]
 
 
@@ -413,16 +415,7 @@ def ga_tables(ready, now, up, stage_ms, pen, slack, inst_node, inst_ms, inst_job
             if r < f:
                 f = r
         first[i] = f
-    cnt = np.zeros(M + 1, dtype=np.int64)
-    for i in range(S):
-        cnt[stage_ms[i] + 1] += 1
-    for m in range(M):
-        cnt[m + 1] += cnt[m]
-    byms = np.empty(S, dtype=np.int64)
-    fill = cnt[:M].copy()
-    for i in range(S):
-        byms[fill[stage_ms[i]]] = i
-        fill[stage_ms[i]] += 1
+    cnt, byms = group_by_ms(stage_ms, M)
     G = 0
     Smax = 0
     for m in range(M):

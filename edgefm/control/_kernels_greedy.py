@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels_route import host_list, route_group, route_head, sum_tails
+from ._kernels_route import group_by_ms, host_list, route_group, route_head, sum_tails
 from ._sortroute import insert_host, least_g, merge_takes_a, route_sorted, sort_hosts
 
 __all__ = ["greedy_state", "greedy_slot"]
@@ -488,16 +488,7 @@ def greedy_state(ready, now, up, stage_ms, w, pen, start, prev, avail, dem, c_dp
                 f = r
         first[i] = f
     # by MS (counting sort keeps state order), then by first ready time (stable merge sort)
-    cnt = np.zeros(M + 1, dtype=np.int64)
-    for i in range(S):
-        cnt[stage_ms[i] + 1] += 1
-    for m in range(M):
-        cnt[m + 1] += cnt[m]
-    byms = np.empty(S, dtype=np.int64)
-    fill = cnt[:M].copy()
-    for i in range(S):
-        byms[fill[stage_ms[i]]] = i
-        fill[stage_ms[i]] += 1
+    cnt, byms = group_by_ms(stage_ms, M)
     perm = np.empty(S, dtype=np.int64)
     G = 0
     for m in range(M):

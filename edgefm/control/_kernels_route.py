@@ -21,7 +21,25 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["route_head", "route_tail", "route_group", "sum_tails", "host_list"]
+__all__ = ["group_by_ms", "route_head", "route_tail", "route_group", "sum_tails", "host_list"]
+
+
+@njit(cache=True)
+def group_by_ms(stage_ms, M):
+    """Stages grouped by MS, each group in state order (a counting sort): ``byms[cnt[m]:cnt[m + 1]]``
+    are the positions of MS m's stages in ``stage_ms``."""
+    S = len(stage_ms)
+    cnt = np.zeros(M + 1, dtype=np.int64)
+    for i in range(S):
+        cnt[stage_ms[i] + 1] += 1
+    for m in range(M):
+        cnt[m + 1] += cnt[m]
+    byms = np.empty(S, dtype=np.int64)
+    fill = cnt[:M].copy()
+    for i in range(S):
+        byms[fill[stage_ms[i]]] = i
+        fill[stage_ms[i]] += 1
+    return cnt, byms
 
 
 @njit(cache=True)
