@@ -195,6 +195,11 @@ def test_n1_variant_is_edgefm_on_its_survivable_plan():
     b = run_method(sc, "edgefm", seed=2, failures=fail, overrides={"survivable": True})
     assert (a.on_time, a.late, a.shed, a.cost_total) == (b.on_time, b.late, b.shed, b.cost_total)
     assert a.arrivals == a.on_time + a.late + a.unfinished + a.shed
+    # a plan option given to the variant keeps its N-1 capacity
+    c = run_method(sc, "edgefm+n1", seed=2, failures=fail, overrides={"eps": 0.05})
+    assert (c.on_time, c.late, c.shed, c.cost_total) == (a.on_time, a.late, a.shed, a.cost_total)
+    with pytest.raises(ValueError, match="spread must be"):
+        provision(sc, survivable=True, spread="half")
 
 
 def test_failure_rehomes_light_and_resolves_admission():

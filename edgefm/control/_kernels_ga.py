@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict
 
-from ._kernels_route import group_by_ms
+from ._kernels_route import first_ready, group_by_ms
 
 __all__ = ["ga_tables", "ga_cache", "ga_fitness", "ga_repair", "ga_search"]
 
@@ -407,14 +407,7 @@ def ga_tables(ready, now, up, stage_ms, pen, slack, inst_node, inst_ms, inst_job
     """
     S, V = ready.shape
     M = start.shape[1]
-    first = np.empty(S)
-    for i in range(S):
-        f = np.inf
-        for v in range(V):
-            r = ready[i, v] - now if up[v] else np.inf
-            if r < f:
-                f = r
-        first[i] = f
+    first = first_ready(ready, up, now)
     cnt, byms = group_by_ms(stage_ms, M)
     G = 0
     Smax = 0

@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._kernels_route import group_by_ms, host_list, route_group, route_head, sum_tails
+from ._kernels_route import first_ready, group_by_ms, host_list, route_group, route_head, sum_tails
 from ._sortroute import insert_host, least_g, merge_takes_a, route_sorted, sort_hosts
 
 __all__ = ["greedy_state", "greedy_slot"]
@@ -469,24 +469,7 @@ def greedy_state(ready, now, up, stage_ms, w, pen, start, prev, avail, dem, c_dp
     """
     S, V = ready.shape
     M = start.shape[1]
-    allup = True
-    for v in range(V):
-        allup = allup and up[v]
-    first = np.empty(S)
-    for i in range(S):
-        if allup and V > 0:  # min(ready) − now: the least ready − now (subtraction is monotone)
-            f = ready[i, 0]
-            for v in range(1, V):
-                if ready[i, v] < f:
-                    f = ready[i, v]
-            first[i] = f - now
-            continue
-        f = np.inf
-        for v in range(V):
-            r = ready[i, v] - now if up[v] else np.inf
-            if r < f:
-                f = r
-        first[i] = f
+    first = first_ready(ready, up, now)
     # by MS (counting sort keeps state order), then by first ready time (stable merge sort)
     cnt, byms = group_by_ms(stage_ms, M)
     perm = np.empty(S, dtype=np.int64)

@@ -21,7 +21,33 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["group_by_ms", "route_head", "route_tail", "route_group", "sum_tails", "host_list"]
+__all__ = ["first_ready", "group_by_ms", "route_head", "route_tail", "route_group", "sum_tails", "host_list"]
+
+
+@njit(cache=True)
+def first_ready(ready, up, now):
+    """Earliest data-ready time − ``now`` of each waiting stage over the up nodes, shape (S,)
+    (``inf`` where no node is up)."""
+    S, V = ready.shape
+    allup = True
+    for v in range(V):
+        allup = allup and up[v]
+    first = np.empty(S)
+    for i in range(S):
+        if allup and V > 0:  # min(ready) − now: the least ready − now (subtraction is monotone)
+            f = ready[i, 0]
+            for v in range(1, V):
+                if ready[i, v] < f:
+                    f = ready[i, v]
+            first[i] = f - now
+            continue
+        f = np.inf
+        for v in range(V):
+            r = ready[i, v] - now if up[v] else np.inf
+            if r < f:
+                f = r
+        first[i] = f
+    return first
 
 
 @njit(cache=True)

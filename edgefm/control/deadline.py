@@ -259,8 +259,7 @@ class EdgeFMController:
         base = np.where(node_up[:, None], self.plan_light, 0)
         lost = (self.plan_light - base).sum(axis=0)
         # room left on the up nodes by the core, the planned light pool and the elastic additions still up
-        free = np.where(node_up[:, None], self.free0 - (base + np.where(node_up[:, None], self.extra, 0)) @ sc.demand,
-                        -np.inf)
+        free = np.where(node_up[:, None], self.free0 - (base + self.extra) @ sc.demand, -np.inf)
         for m in np.flatnonzero(lost).tolist():
             for _ in range(int(lost[m])):
                 fits = node_up & (free >= sc.demand[m] - 1e-12).all(axis=1)

@@ -175,10 +175,11 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
     t0 = time.perf_counter()
     sized_for = scenario.load
     plan_keys = {k: v for k, v in (overrides or {}).items() if k in ("eps", "survivable")}
-    if placement is None and REGISTRY[method].placement in PLAN_SOLVERS and plan_keys:
+    solver = REGISTRY[method].placement
+    if placement is None and solver in PLAN_SOLVERS and plan_keys:
         from ..placement.provision import provision  # a non-default plan: solved here, not cached on disk
 
-        placement = provision(scenario, **plan_keys)
+        placement = provision(scenario, **{"survivable": PLAN_SOLVERS[solver], **plan_keys})
     if placement is None:
         placement, sized_for = core_placement(scenario, REGISTRY[method].placement, variant, time_limit)
     x = np.asarray(getattr(placement, "x", placement), dtype=int)

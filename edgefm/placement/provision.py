@@ -365,23 +365,23 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
     e = None if eps is None else float(eps)
     if e is not None and not 0.0 < e < 1.0:
         raise ValueError(f"eps must be a probability in (0, 1) or None, got {eps!r}")
+    if isinstance(spread, str) and spread != "auto":
+        raise ValueError(f"spread must be a share in (0, 1], 'auto' or None, got {spread!r}")
+
+    def solve_spread(core, n1):
+        if isinstance(spread, str):
+            return _auto_spread(scenario, core, e, solver, time_limit, float(gap), n1)
+        share = None if spread is None else float(spread)
+        return _provision(scenario, core, e, solver, time_limit, float(gap), share, n1)
+
     if survivable and cx is None:
         # N-1 core counts; then the light pools and admission of those counts with every node up (the
         # controller re-solves the admission when a node fails, E27), so N-1 never thins normal operation
-        if isinstance(spread, str):
-            n1 = _auto_spread(scenario, None, e, solver, time_limit, float(gap), True)
-        else:
-            n1 = _provision(scenario, None, e, solver, time_limit, float(gap),
-                            None if spread is None else float(spread), True)
-        run = provision(scenario, n1.x, eps, solver, time_limit, gap, spread, False)
+        n1 = solve_spread(None, True)
+        run = solve_spread(tuple(map(tuple, np.asarray(n1.x, int))), False)
         return replace(run, info={**run.info, "survivable": True, "n1_alpha": n1.alpha,
                                   "n1_admit_share": n1.admit_share, "spread": n1.info.get("spread", spread)})
-    if isinstance(spread, str):
-        if spread != "auto":
-            raise ValueError(f"spread must be a share in (0, 1], 'auto' or None, got {spread!r}")
-        return _auto_spread(scenario, cx, e, solver, time_limit, float(gap), bool(survivable))
-    return _provision(scenario, cx, e, solver, time_limit, float(gap),
-                      None if spread is None else float(spread), bool(survivable))
+    return solve_spread(cx, bool(survivable))
 
 
 def _auto_spread(scenario, cx, eps, solver, time_limit, gap, survivable) -> Provision:
