@@ -129,6 +129,6 @@ def test_provision_names_the_pool_it_cannot_size():
 
     sc = edgefm.load_scenario(edgefm.data_path("scenarios", "paper.yaml"), seed=0)
     with pytest.raises(InfeasibleError, match=r"eps = 0.001: no pool of \w+"):
-        provision(sc, eps=1e-3)
+        provision(sc, eps=1e-3, strict_eps=True)
     with pytest.raises(ValueError, match="eps must be a probability"):
         provision(sc, eps=0.0)

@@ -31,8 +31,9 @@ def _disk_key(scenario, solver, variant, time_limit) -> str:
     tag = ""
     if solver in PLAN_SOLVERS:
         from ..placement.provision import PROGRAM_VERSION
+        from .calibrate import CALIBRATION_VERSION
 
-        tag = f"|provision-{PROGRAM_VERSION}"
+        tag = f"|provision-{PROGRAM_VERSION}|calibration-{CALIBRATION_VERSION}"
     text = f"{scenario!r}|{solver}|{variant}|{time_limit}|{__version__}|placement-cache-1{tag}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
@@ -79,9 +80,9 @@ def _solve_placement(scenario, solver, variant: str | None, time_limit: float | 
     if callable(solver):  # a registered method's own placement: (V, M) counts or a Placement
         return solver(scenario), scenario.load
     if solver in PLAN_SOLVERS:  # E24 never fails for overload: it admits what the nodes can serve
-        from ..placement.provision import provision
+        from .calibrate import calibrated_plan
 
-        return provision(scenario, survivable=PLAN_SOLVERS[solver]), scenario.load
+        return calibrated_plan(scenario, survivable=PLAN_SOLVERS[solver]), scenario.load
 
     try:
         return place(scenario, solver=solver, variant=variant, time_limit=time_limit), scenario.load
@@ -177,9 +178,9 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
     plan_keys = {k: v for k, v in (overrides or {}).items() if k in ("eps", "survivable")}
     solver = REGISTRY[method].placement
     if placement is None and solver in PLAN_SOLVERS and plan_keys:
-        from ..placement.provision import provision  # a non-default plan: solved here, not cached on disk
+        from .calibrate import calibrated_plan  # a non-default plan: solved here, not cached on disk
 
-        placement = provision(scenario, **{"survivable": PLAN_SOLVERS[solver], **plan_keys})
+        placement = calibrated_plan(scenario, **{"survivable": PLAN_SOLVERS[solver], **plan_keys})
     if placement is None:
         placement, sized_for = core_placement(scenario, REGISTRY[method].placement, variant, time_limit)
     x = np.asarray(getattr(placement, "x", placement), dtype=int)

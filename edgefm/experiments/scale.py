@@ -65,10 +65,10 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
                     t0 = time.perf_counter()
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", TimeLimitWarning)
-                        if solver in PLAN_SOLVERS:  # the provisioning program E24 (its own time limit)
-                            from ..placement.provision import provision
+                        if solver in PLAN_SOLVERS:  # the provisioning program E24, pilot-calibrated (E28)
+                            from .calibrate import calibrated_plan
 
-                            p = provision(sc, gap=max(gap, 1e-3), survivable=PLAN_SOLVERS[solver])
+                            p = calibrated_plan(sc, gap=max(gap, 1e-3), survivable=PLAN_SOLVERS[solver])
                         else:
                             p = place(sc, solver=solver, variant=variant, gap=gap, time_limit=time_limit)
                         placements[solver] = (p, time.perf_counter() - t0)

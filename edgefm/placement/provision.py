@@ -273,11 +273,17 @@ def stage_budgets(scenario, profile=None) -> tuple[np.ndarray, np.ndarray]:
     return budget, excess
 
 
-def _rho(scenario, budget: np.ndarray, eps: float) -> np.ndarray:
+def _rho(scenario, budget: np.ndarray, eps: float, strict: bool = True) -> tuple[np.ndarray, dict]:
     """ρ_m of E23 at the full offered rate of m (nan for unused MSs); 1 for every MS when
-    ``eps`` is None (fluid sizing from the mean: the ablation of E22–E23)."""
+    ``eps`` is None (fluid sizing from the mean: the ablation of E22–E23).
+
+    A pool that no size keeps within its budget at ε (a light MS whose own random service
+    already exceeds a short budget with probability > ε) raises :class:`InfeasibleError` when
+    ``strict``; otherwise its ε is doubled until a size exists (at most 0.5) and the relaxed
+    value is returned in the dict ``{MS name: ε_m}``."""
     lam = scenario.arrival_rates
     rho = np.full(scenario.n_ms, np.nan)
+    relaxed = {}
     for m, ms in enumerate(scenario.microservices):
         if not np.isfinite(budget[m]):
             continue
@@ -289,32 +295,43 @@ def _rho(scenario, budget: np.ndarray, eps: float) -> np.ndarray:
         if rate <= 0:
             rho[m] = 1.0
         elif ms.is_core:
-            c = _sized(servers_for, ms, eps, rate, s, budget[m], eps, 0.0)
-            rho[m] = max_rate(c, s, budget[m], eps, 0.0) * s / c
+            e = _ladder(ms, eps, strict, relaxed, lambda e: servers_for(rate, s, budget[m], e, 0.0))
+            c = servers_for(rate, s, budget[m], e, 0.0)
+            rho[m] = max_rate(c, s, budget[m], e, 0.0) * s / c
         else:
-            c = _sized(light_servers, ms, eps, rate, ms.work, ms.shape, ms.scale, budget[m], eps, scenario.slot_ms,
-                       split=True)
+            e = _ladder(ms, eps, strict, relaxed, lambda e: light_servers(rate, ms.work, ms.shape, ms.scale, budget[m],
+                                                                          e, scenario.slot_ms, split=True))
+            c = light_servers(rate, ms.work, ms.shape, ms.scale, budget[m], e, scenario.slot_ms, split=True)
             # admission cap: an instance takes at most y_max jobs at once, and a slot's arrivals
             # (Poisson(λΔ)) must find room with probability 1 − ε
             from scipy.stats import poisson
 
-            per_slot = float(poisson.ppf(1 - eps, rate * scenario.slot_ms))
+            per_slot = float(poisson.ppf(1 - e, rate * scenario.slot_ms))
             c = max(c, int(np.ceil(per_slot / scenario.control.y_max - 1e-9)))
             rho[m] = rate * s / c
-    return rho
+    return rho, relaxed
 
 
-def _sized(rule, ms, eps, *args, **kw) -> int:
-    """A pool size by ``rule`` (E23 / E23b), or one clear error naming the MS when none exists."""
-    try:
-        return rule(*args, **kw)
-    except ValueError as exc:
-        raise InfeasibleError(f"eps = {eps:g}: no pool of {ms.name} meets its waiting budget with probability "
-                              f"1 - eps ({exc}); use a larger eps") from None
+def _ladder(ms, eps, strict, relaxed, size) -> float:
+    """The ε at which ``size(ε)`` finds a pool: ``eps`` itself, or (not ``strict``) the first of
+    2ε, 4ε, …, 0.5 that does, recorded in ``relaxed``; one clear error naming the MS otherwise."""
+    e = eps
+    while True:
+        try:
+            size(e)
+            if e != eps:
+                relaxed[ms.name] = e
+            return e
+        except ValueError as exc:
+            if strict or e >= 0.5:
+                raise InfeasibleError(f"eps = {e:g}: no pool of {ms.name} meets its waiting budget with probability "
+                                      f"1 - eps ({exc}); use a larger eps") from None
+            e = min(2.0 * e, 0.5)
 
 
 def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", time_limit: float | None = 300.0,
-              gap: float = 1e-3, spread: float | str | None = "auto", survivable: bool = False) -> Provision:
+              gap: float = 1e-3, spread: float | str | None = "auto", survivable: bool = False,
+              occupancy=None, strict_eps: bool = False) -> Provision:
     """Solve the ``edgefm`` provisioning program E24 (module doc).
 
     Parameters
@@ -343,6 +360,15 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
         admits (``info["n1_alpha"]``) at its utilisation ρ_m (more instances; for deployments that
         must ride out a failure). The returned light pools and admission rates are those of these
         core counts with every node up, so N−1 never thins normal operation.
+    occupancy : array (M,) of float, optional
+        E28: time a core instance of MS m is committed per unit of its service (≥ 1; the data's
+        wait on an instance already dispatched to, measured by a pilot run,
+        :func:`edgefm.experiments.calibrate.calibrated_plan`); a core pool then serves
+        ρ_m f̄_m / κ_m per instance. Light entries are ignored. Default: 1 everywhere.
+    strict_eps : bool
+        Raise :class:`~edgefm.errors.InfeasibleError` when a pool cannot meet its budget at ε;
+        by default its ε is doubled until it can (at most 0.5) and ``info["eps_relaxed"]`` names
+        each such MS with the ε it got.
     gap : float
         Relative MIP gap of the second solve. The program is solved lexicographically (the
         weight B is not used numerically): first the largest admitted rate Σα (to
@@ -365,14 +391,22 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
     e = None if eps is None else float(eps)
     if e is not None and not 0.0 < e < 1.0:
         raise ValueError(f"eps must be a probability in (0, 1) or None, got {eps!r}")
+    occ = None
+    if occupancy is not None:
+        k = np.asarray(occupancy, float)
+        if k.shape != (scenario.n_ms,) or not np.all(np.isfinite(k)) or (k < 1.0).any():
+            raise ValueError(f"occupancy must be {scenario.n_ms} finite factors >= 1 (one per MS), got {occupancy!r}")
+        k = np.where(np.asarray(scenario.is_core), k, 1.0)
+        occ = None if (k == 1.0).all() else tuple(float(v) for v in k)
+    opts = (occ, bool(strict_eps))
     if isinstance(spread, str) and spread != "auto":
         raise ValueError(f"spread must be a share in (0, 1], 'auto' or None, got {spread!r}")
 
     def solve_spread(core, n1):
         if isinstance(spread, str):
-            return _auto_spread(scenario, core, e, solver, time_limit, float(gap), n1)
+            return _auto_spread(scenario, core, e, solver, time_limit, float(gap), n1, opts)
         share = None if spread is None else float(spread)
-        return _provision(scenario, core, e, solver, time_limit, float(gap), share, n1)
+        return _provision(scenario, core, e, solver, time_limit, float(gap), share, n1, opts)
 
     if survivable and cx is None:
         # N-1 core counts; then the light pools and admission of those counts with every node up (the
@@ -384,16 +418,16 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
     return solve_spread(cx, bool(survivable))
 
 
-def _auto_spread(scenario, cx, eps, solver, time_limit, gap, survivable) -> Provision:
+def _auto_spread(scenario, cx, eps, solver, time_limit, gap, survivable, opts=(None, False)) -> Provision:
     """``spread="auto"``: tightest tier of :data:`SPREAD_TIERS` that admits as much as the loosest."""
     from ..errors import InfeasibleError
 
     if cx is not None:  # core counts given: the spread rows (core MSs only) do not apply
-        return _provision(scenario, cx, eps, solver, time_limit, gap, float(SPREAD_TIERS[-1]), survivable)
+        return _provision(scenario, cx, eps, solver, time_limit, gap, float(SPREAD_TIERS[-1]), survivable, opts)
     tried = []
     for i, s in enumerate(SPREAD_TIERS):
         try:
-            p = _provision(scenario, cx, eps, solver, time_limit, gap, float(s), survivable)
+            p = _provision(scenario, cx, eps, solver, time_limit, gap, float(s), survivable, opts)
         except InfeasibleError:
             if i == len(SPREAD_TIERS) - 1:
                 raise
@@ -407,12 +441,14 @@ def _auto_spread(scenario, cx, eps, solver, time_limit, gap, survivable) -> Prov
 
 
 @lru_cache(maxsize=64)
-def _provision(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivable=False) -> Provision:
+def _provision(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivable=False,
+               opts=(None, False)) -> Provision:
     with warnings.catch_warnings():
-        return _solve(scenario, core_x, eps, solver, time_limit, gap, spread, survivable)
+        return _solve(scenario, core_x, eps, solver, time_limit, gap, spread, survivable, opts)
 
 
-def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivable=False) -> Provision:
+def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivable=False,
+           opts=(None, False)) -> Provision:
     t0 = time.perf_counter()
     sc = scenario
     U, N, M, V = sc.n_users, sc.n_types, sc.n_ms, sc.n_nodes
@@ -420,7 +456,10 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
     lam = np.asarray(sc.arrival_rates, float)
     prof = mean_profile(sc)
     budget, excess = stage_budgets(sc, prof)
-    rho = _rho(sc, budget, eps)
+    occupancy, strict = opts
+    rho, relaxed = _rho(sc, budget, eps, strict)
+    if occupancy is not None:  # E28: a core instance serves ρ_m f̄_m / κ_m
+        rho = rho / np.asarray(occupancy)
     fits = fits_alone(sc).T  # (V, M)
     used = np.isfinite(budget)
     T = max(int(sc.horizon_slots), 1)
@@ -616,5 +655,6 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
                      objective=float(res.objective),
                      info=dict(n_vars=nvar, n_rows=r, admit_status=admit_status, admit_gap=admit_gap,
                                all_admitted=full is not None, repair_rounds=rnd, pinned_pairs=pinned,
-                               late_classes=int(late.sum()),
+                               late_classes=int(late.sum()), eps_relaxed=relaxed,
+                               occupancy=None if occupancy is None else list(occupancy),
                                solver_seconds=res.seconds + (0.0 if first is res else first.seconds)))

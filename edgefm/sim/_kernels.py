@@ -53,13 +53,16 @@ def finish_events(ev_s, ev_g, st_gen, task_shed, st_task, st_child, st_finish, s
 
 @njit(cache=True)
 def dispatch_core(waiting, ids, ci_busy, ci_up, ci_node, st_rdy, now, dt, base, min_scale, task_scale, st_task,
-                  st_node, st_start, st_finish, st_gen):
+                  st_node, st_start, st_finish, st_gen, ci_commit):
     """Dispatch the waiting stages of one core MS (docs/model.md §6.6).
 
     Oldest task first (ascending stage id), each stage goes to the available
     instance (up, free before the slot ends) where it starts earliest (first
     such instance on ties); an instance busy past the slot end stops being
     available. ``base`` is the MS's work / rate (service time at scale 1).
+    ``ci_commit`` (per instance) accumulates the time each dispatch commits the
+    instance for: from when it was free (or now) to the stage's finish, i.e. the
+    service plus the idle wait for the stage's data (docs/model.md E28).
 
     Returns
     -------
@@ -105,6 +108,7 @@ def dispatch_core(waiting, ids, ci_busy, ci_up, ci_node, st_rdy, now, dt, base, 
                 best = k
                 bstart = st
         fin = bstart + svc
+        ci_commit[ids[best]] += fin - (busy[best] if busy[best] > now else now)
         busy[best] = fin
         st_node[s] = ci_node[ids[best]]
         st_start[s] = bstart

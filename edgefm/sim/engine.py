@@ -177,6 +177,7 @@ class Engine:
         self.ci_node = np.array(nodes, dtype=np.int64)
         self.ci_ms = np.array(mss, dtype=np.int64)
         self.ci_busy = np.zeros(len(nodes))
+        self.ci_commit = np.zeros(len(nodes))  # time committed by dispatches (service + data wait)
         self.ci_up = np.ones(len(nodes), dtype=bool)
         self.core_by_ms = {m: np.flatnonzero(self.ci_ms == m) for m in range(self.M)}
         self.core_use = x @ self.sc.demand  # (V, K)
@@ -353,7 +354,7 @@ class Engine:
                     core_wait[m], es, eg, eb = _k.dispatch_core(
                         w, core_ids[m], self.ci_busy, self.ci_up, self.ci_node, self.st_rdy, now, dt,
                         core_base[m], self.min_scale, self.task_scale, self.st_task, self.st_node, self.st_start,
-                        self.st_finish, self.st_gen)
+                        self.st_finish, self.st_gen, self.ci_commit)
                     if len(es):
                         new_ev.append((es, eg, eb))
             # --- controller for light

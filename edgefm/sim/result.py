@@ -46,6 +46,7 @@ class RunResult:
     waiting: np.ndarray = field(repr=False, compare=False)
     stages: dict | None = field(default=None, repr=False, compare=False)
     task_shed: np.ndarray | None = field(default=None, repr=False, compare=False)
+    core_occupancy: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def with_extra(self, method: str | None = None, **counters) -> "RunResult":
         """A copy with a method name and extra counters (e.g. placement time)."""
@@ -56,7 +57,7 @@ class RunResult:
     def to_dict(self) -> dict:
         """JSON-ready summary (no per-task arrays)."""
         d = asdict(self)
-        for k in ("task_latency", "task_type", "light_instances", "waiting", "stages", "task_shed"):
+        for k in ("task_latency", "task_type", "light_instances", "waiting", "stages", "task_shed", "core_occupancy"):
             d.pop(k)
         return d
 
@@ -92,6 +93,13 @@ def summarize(eng, slots, wall, t_ctrl, dec_times, cost_parts, stats, light_seri
                                  on_time_ratio=float(ontime[sel].sum() / k) if k else float("nan"),
                                  latency_mean=float(lat[sel & done].mean()) if (sel & done).any() else float("nan"))
     fin = lat[done]
+    # E28: time the core instances of each MS were committed per unit of service (nan: no core stage served)
+    M = eng.sc.n_ms
+    disp = np.isfinite(eng.st_start) & np.asarray(eng.sc.is_core)[eng.st_ms]
+    served = np.bincount(eng.st_ms[disp], weights=(eng.st_finish - eng.st_start)[disp], minlength=M)
+    committed = np.bincount(eng.ci_ms, weights=eng.ci_commit, minlength=M)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        occupancy = np.where(served > 0, committed / served, np.nan)
     return RunResult(
         status="ok", method=getattr(eng.ctrl, "name", type(eng.ctrl).__name__), seed=eng.seed, load=eng.sc.load,
         arrivals=J, on_time=int(ontime.sum()), late=int(late.sum()), unfinished=int((~done & ~shed).sum()),
@@ -109,5 +117,5 @@ def summarize(eng, slots, wall, t_ctrl, dec_times, cost_parts, stats, light_seri
         stages=dict(task=eng.st_task, ms=eng.st_ms, node=eng.st_node, start=eng.st_start, finish=eng.st_finish,
                     task_arrival=eng.task_arrival, task_type=eng.task_type, task_deadline=eng.task_deadline,
                     task_slot=eng.task_slot) if eng.options.get("keep_stages") else None,
-        task_shed=shed,
+        task_shed=shed, core_occupancy=occupancy,
     )
