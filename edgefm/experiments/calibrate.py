@@ -2,7 +2,7 @@
 
 The provisioning program E24 sizes every core pool as if an instance were busy only while it
 serves. In the engine a core instance is committed to a stage when the stage is dispatched
-(§6.6) and then waits for the stage's data to arrive: on networks whose links add
+(docs/model.md §6.6) and then waits for the stage's data to arrive: on networks whose links add
 milliseconds (Abilene, Géant) an instance is committed 1.2–2× as long as it serves, and
 pools sized at ρ_m ≈ 1 fall behind. The occupancy κ_m (committed time per unit of service,
 E28) depends on where the plan put the instances and where the data come from, so it is
