@@ -23,7 +23,13 @@ placement, a standing pool of light instances sized from their queues, and the r
    budget, one instance is added on the hosting or nearest node with room, and kept
    ``keep_alive`` slots after it was last busy;
 4. **routes** every waiting light stage to the hosting node where it would finish
-   first (:func:`~edgefm.control.static.route_earliest_finish`).
+   first (:func:`~edgefm.control.static.route_earliest_finish`);
+5. **localises** (E29, option ``localise``): a routed light stage whose task cannot be on time even
+   on the shortest path from its pool node (ready + service + the mean transfers and services below,
+   no waiting) gets a new instance on the node with room where that bound meets the deadline, kept
+   ``keep_alive`` slots like an elastic one; the stages are then routed again. It acts only where an
+   instance changes a task's outcome: on long-haul networks, where a pool one backbone hop away costs
+   milliseconds per stage (notebook 09), and never on the paper scenario's draws we measured.
 """
 from __future__ import annotations
 
@@ -69,6 +75,8 @@ class EdgeFMController:
         packed the nodes to the bound, where an addition only displaces a planned instance.
     keep_alive : int
         Slots an added light instance stays up after its last job.
+    localise : bool
+        Add a light instance beside a stage whose task the pool would make late (E29, step 5).
     headroom : bool
         Also admit beyond the planned rate while every core pool of the task's type would start it
         within its budget (an option: it helps short runs and mild overload, and over-admits on
@@ -89,7 +97,7 @@ class EdgeFMController:
 
     def __init__(self, admission: bool = True, shed_hopeless: bool = True, elastic: bool | str = "auto",
                  keep_alive: int = 20, eps: float | None = 0.05, plan=None, headroom: bool = False,
-                 window: int = 5, survivable: bool = False):
+                 window: int = 5, survivable: bool = False, localise: bool = True):
         if isinstance(elastic, str) and elastic != "auto":
             raise ValueError(f"elastic must be True, False or 'auto', got {elastic!r}")
         self.admission, self.shed_hopeless = bool(admission), bool(shed_hopeless)
@@ -97,6 +105,7 @@ class EdgeFMController:
         self.elastic = self.elastic_option is True
         self.headroom, self.window = bool(headroom), max(1, int(window))
         self.survivable = bool(survivable)
+        self.localise = bool(localise)
         self.keep_alive = int(keep_alive)
         self.eps = None if eps is None else float(eps)
         self._plan = plan
@@ -152,6 +161,8 @@ class EdgeFMController:
             for m in self.core_ms:
                 self.type_core[n, m] = int(sc.uses(n, m))
         self.recent = np.zeros((self.window, sc.n_ms), dtype=np.int64)
+        self.tails = None  # E29's (type, stage, node) path tails, computed on first need
+        self.localised = 0
         self.shed_admission = 0
         self.shed_hopeless_count = 0
 
@@ -319,6 +330,54 @@ class EdgeFMController:
         self.extra_until = np.where(busy_extra, t + self.keep_alive, self.extra_until)
         return np.maximum(counts + self.extra, state.busy_counts)
 
+    def _localise(self, state: State, counts: np.ndarray, route: np.ndarray, gone) -> bool:
+        """E29: add light instances (in ``counts``, in place) beside waiting stages whose task misses its
+        deadline from the node they are routed to (or would wait a slot for) but not from a node with
+        room. The bound of a task's finish from stage s on node v is ready_{s,v} + service + tail_{s,v}
+        (mean transfers and services below, no waiting). Returns whether an instance was added."""
+        from ..placement.provision import path_tails
+
+        sc = self.sc
+        if self.tails is None:
+            L = max(tt.n_stages for tt in sc.task_types)
+            self.tails = np.full((sc.n_types, L, sc.n_nodes), np.inf)
+            for n in range(sc.n_types):
+                self.tails[n, :sc.task_types[n].n_stages] = path_tails(sc, n)
+        ms, tk = state.stage_ms, state.stage_task
+        n = self.task_type[tk]
+        due = self.task_due[tk]
+        fin = state.ready + (self.service[ms][:, None] + self.tails[n, self.stage_of[n, ms]])  # (S, V)
+        S = len(ms)
+        hosted = np.where(counts[:, ms].T > 0, fin + sc.slot_ms, np.inf).min(axis=1)  # wait a slot for room
+        at_pool = np.where(route >= 0, fin[np.arange(S), np.maximum(route, 0)], hosted)
+        late = at_pool > due + 1e-9
+        if gone is not None:
+            late &= ~gone
+        if not late.any():
+            return False
+        up = state.node_up
+        free = np.where(up[:, None], self.free0 - counts @ sc.demand, 0.0)
+        spare = np.zeros_like(counts)  # admission room left on the instances added this slot
+        added = False
+        for s in np.flatnonzero(late).tolist():
+            m = int(ms[s])
+            room = ((free >= sc.demand[m] - 1e-12).all(axis=1) & up) | (spare[:, m] > 0)
+            cand = np.where(room, fin[s], np.inf)
+            v = int(np.argmin(cand))
+            if cand[v] > due[s] + 1e-9:  # no node with room saves this task (inf included)
+                continue
+            if spare[v, m] > 0:
+                spare[v, m] -= 1
+                continue
+            counts[v, m] += 1
+            self.extra[v, m] += 1
+            self.extra_until[v, m] = state.t + self.keep_alive
+            free[v] -= sc.demand[m]
+            spare[v, m] = int(self.y[v, m]) - 1
+            self.localised += 1
+            added = True
+        return added
+
     def decide(self, state: State) -> Decision:
         self._on_failure(state.node_up)
         shed = []
@@ -333,5 +392,7 @@ class EdgeFMController:
         counts = self._light_counts(state)
         gone = np.isin(state.stage_task, np.array(shed, dtype=np.int64)) if shed else None
         route = route_earliest_finish(state, self.sc, counts, self.y, self.service, gone)
+        if self.localise and state.n_waiting and self._localise(state, counts, route, gone):
+            route = route_earliest_finish(state, self.sc, counts, self.y, self.service, gone)
         return Decision(light_counts=counts, parallelism=self.y, route=route,
                         shed=np.array(shed, dtype=np.int64) if shed else None)

@@ -196,7 +196,7 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
              "total_wall_s": time.perf_counter() - t0}
     if hasattr(ctrl, "shed_admission"):
         extra.update(shed_admission=int(ctrl.shed_admission), shed_hopeless=int(ctrl.shed_hopeless_count),
-                     plan_admit_share=float(ctrl.plan.admit_share))
+                     plan_admit_share=float(ctrl.plan.admit_share), localised=int(getattr(ctrl, "localised", 0)))
     if getattr(ctrl, "unservable_ms", None) is not None:
         extra["literal_unservable_tasks"] = int(ctrl.unservable_tasks)
     fb = getattr(ctrl, "fallback_uses", None)
