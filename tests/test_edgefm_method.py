@@ -358,3 +358,31 @@ def test_light_eps_is_relaxed_by_name_unless_strict():
     with pytest.raises(InfeasibleError, match="no pool of"):
         provision(sc, eps=1e-3, strict_eps=True)
     assert provision(sc).info["eps_relaxed"] == {}
+
+
+def test_localise_adds_an_instance_beside_the_data_only_where_it_saves_a_task():
+    # one light stage (1 ms of service); the task's 2 MB cross a 0.5 MB/ms link in 4 ms, the deadline is 3 ms.
+    # With the light pool forced onto ES1 every task is late; E29 adds an instance on the user's ED1, where the
+    # stage finishes in time, and on a 20 ms deadline (the pool makes it) adds nothing.
+    from dataclasses import replace
+
+    from simkit import arrivals_at, light_ms
+
+    def tiny(deadline):
+        return scenario(tiny_doc([light_ms("pre", 1.0, 1.0)], [], single=["pre"], deadline=deadline, rate=0.05))
+
+    def run(deadline, localise):
+        sc = tiny(deadline)
+        plan = provision(tiny(20.0))  # a 3 ms deadline leaves no waiting budget to size a pool for
+        lx = np.zeros((sc.n_nodes, sc.n_ms), dtype=np.int64)
+        lx[sc.node_index("ES1"), 0] = 1
+        plan = replace(plan, light_x=lx)
+        return run_method(sc, "edgefm", seed=0, arrivals=arrivals_at(sc, [0, 5, 30], 40), placement=plan,
+                          overrides={"localise": localise, "shed_hopeless": False, "elastic": False})
+
+    off, on = run(3.0, False), run(3.0, True)
+    assert off.on_time == 0 and off.late == 3
+    assert on.on_time == 3 and on.counters["localised"] >= 1
+    assert on.cost_total > off.cost_total  # the added instance is paid for
+    easy = run(20.0, True)
+    assert easy.on_time == 3 and easy.counters["localised"] == 0
