@@ -161,7 +161,14 @@ class EdgeFMController:
             for m in self.core_ms:
                 self.type_core[n, m] = int(sc.uses(n, m))
         self.recent = np.zeros((self.window, sc.n_ms), dtype=np.int64)
-        self.tails = None  # E29's (type, stage, node) path tails, computed on first need
+        self.tails = None
+        if self.localise:  # E29's bound: (type, stage, node) mean time from a stage's finish to its sink's
+            from ..placement.provision import path_tails
+
+            L = max(tt.n_stages for tt in sc.task_types)
+            self.tails = np.full((sc.n_types, L, sc.n_nodes), np.inf)
+            for n in range(sc.n_types):
+                self.tails[n, :sc.task_types[n].n_stages] = path_tails(sc, n)
         self.localised = 0
         self.shed_admission = 0
         self.shed_hopeless_count = 0
@@ -335,34 +342,41 @@ class EdgeFMController:
         deadline from the node they are routed to (or would wait a slot for) but not from a node with
         room. The bound of a task's finish from stage s on node v is ready_{s,v} + service + tail_{s,v}
         (mean transfers and services below, no waiting). Returns whether an instance was added."""
-        from ..placement.provision import path_tails
-
         sc = self.sc
-        if self.tails is None:
-            L = max(tt.n_stages for tt in sc.task_types)
-            self.tails = np.full((sc.n_types, L, sc.n_nodes), np.inf)
-            for n in range(sc.n_types):
-                self.tails[n, :sc.task_types[n].n_stages] = path_tails(sc, n)
         ms, tk = state.stage_ms, state.stage_task
         n = self.task_type[tk]
+        i = self.stage_of[n, ms]
         due = self.task_due[tk]
-        fin = state.ready + (self.service[ms][:, None] + self.tails[n, self.stage_of[n, ms]])  # (S, V)
+        svc = self.service[ms]
         S = len(ms)
-        hosted = np.where(counts[:, ms].T > 0, fin + sc.slot_ms, np.inf).min(axis=1)  # wait a slot for room
-        at_pool = np.where(route >= 0, fin[np.arange(S), np.maximum(route, 0)], hosted)
+        rs = np.flatnonzero(route >= 0)
+        at_pool = np.empty(S)
+        v = route[rs]
+        at_pool[rs] = state.ready[rs, v] + svc[rs] + self.tails[n[rs], i[rs], v]
+        ws = np.flatnonzero(route < 0)  # no room this slot: the best hosting node one slot later
+        for m in np.unique(ms[ws]).tolist():
+            w = ws[ms[ws] == m]
+            hosts = np.flatnonzero(counts[:, m] > 0)
+            if not len(hosts):
+                at_pool[w] = np.inf
+                continue
+            f = state.ready[w[:, None], hosts] + self.tails[n[w][:, None], i[w][:, None], hosts]
+            at_pool[w] = f.min(axis=1) + svc[w] + sc.slot_ms
         late = at_pool > due + 1e-9
         if gone is not None:
             late &= ~gone
         if not late.any():
             return False
+        ls = np.flatnonzero(late)
+        fin = state.ready[ls] + (svc[ls][:, None] + self.tails[n[ls], i[ls]])  # (L, V) bound on every node
         up = state.node_up
         free = np.where(up[:, None], self.free0 - counts @ sc.demand, 0.0)
         spare = np.zeros_like(counts)  # admission room left on the instances added this slot
         added = False
-        for s in np.flatnonzero(late).tolist():
+        for k, s in enumerate(ls.tolist()):
             m = int(ms[s])
             room = ((free >= sc.demand[m] - 1e-12).all(axis=1) & up) | (spare[:, m] > 0)
-            cand = np.where(room, fin[s], np.inf)
+            cand = np.where(room, fin[k], np.inf)
             v = int(np.argmin(cand))
             if cand[v] > due[s] + 1e-9:  # no node with room saves this task (inf included)
                 continue
