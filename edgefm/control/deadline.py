@@ -24,9 +24,10 @@ placement, a standing pool of light instances sized from their queues, and the r
    ``keep_alive`` slots after it was last busy;
 4. **routes** every waiting light stage to the hosting node where it would finish
    first (:func:`~edgefm.control.static.route_earliest_finish`);
-5. **localises** (E29, option ``localise``): a routed light stage whose task cannot be on time even
-   on the shortest path from its pool node (ready + service + the mean transfers and services below,
-   no waiting) gets a new instance on the node with room where that bound meets the deadline, kept
+5. **localises** (E29, option ``localise``): a waiting light stage whose task would be late from its
+   pool node even if every later stage waited only its planned budget (ready + service + the mean
+   transfers and services below + their budgets w_m) gets a new instance on the node with room where
+   that finish meets the deadline, kept
    ``keep_alive`` slots like an elastic one; the stages are then routed again. It acts only where an
    instance changes a task's outcome: on long-haul networks, where a pool one backbone hop away costs
    milliseconds per stage (notebook 09), and never on the paper scenario's draws we measured.
@@ -162,13 +163,18 @@ class EdgeFMController:
                 self.type_core[n, m] = int(sc.uses(n, m))
         self.recent = np.zeros((self.window, sc.n_ms), dtype=np.int64)
         self.tails = None
-        if self.localise:  # E29's bound: (type, stage, node) mean time from a stage's finish to its sink's
+        if self.localise:  # E29: (type, stage, node) mean time from a stage's finish to its sink's, planned waits included
             from ..placement.provision import path_tails
 
             L = max(tt.n_stages for tt in sc.task_types)
             self.tails = np.full((sc.n_types, L, sc.n_nodes), np.inf)
-            for n in range(sc.n_types):
-                self.tails[n, :sc.task_types[n].n_stages] = path_tails(sc, n)
+            for n, tt in enumerate(sc.task_types):
+                self.tails[n, :tt.n_stages] = path_tails(sc, n)
+                for i in range(tt.n_stages):  # plus the waiting budgets the plan allows the stages below
+                    c = tt.child[i]
+                    while c >= 0:
+                        self.tails[n, i] += self.budget[tt.stages[c]]
+                        c = tt.child[c]
         self.localised = 0
         self.shed_admission = 0
         self.shed_hopeless_count = 0
@@ -340,8 +346,9 @@ class EdgeFMController:
     def _localise(self, state: State, counts: np.ndarray, route: np.ndarray, gone) -> bool:
         """E29: add light instances (in ``counts``, in place) beside waiting stages whose task misses its
         deadline from the node they are routed to (or would wait a slot for) but not from a node with
-        room. The bound of a task's finish from stage s on node v is ready_{s,v} + service + tail_{s,v}
-        (mean transfers and services below, no waiting). Returns whether an instance was added."""
+        room. The task's finish from stage s on node v is taken as ready_{s,v} + service + tail_{s,v}
+        (mean transfers and services below on their best nodes, plus the waiting budgets w_m the plan
+        allows them). Returns whether an instance was added."""
         sc = self.sc
         ms, tk = state.stage_ms, state.stage_task
         n = self.task_type[tk]
