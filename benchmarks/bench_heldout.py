@@ -4,6 +4,7 @@ Three checks, each against the baselines on the same draws and arrivals:
 
 * **held-out draws**: paper scenario seeds 1000.. at loads 1 and 2;
 * **a held-out topology**: SNDlib ``polska`` (12 sites, not in notebook 09), with ED clusters;
+* **held-out long-haul draws**: Abilene and Géant (notebook 09 runs seeds 0-2) at seeds 1000..;
 * **a held-out trace**: the Azure conversation trace replayed at 1.5x the Table I load on held-out draws
   (notebook 08 runs it at 1x on draws 0-2);
 * **held-out failures**: each edge server of held-out draws fails at 40 % of the horizon (notebook 07 fails
@@ -56,12 +57,17 @@ def _failure_rows(seeds, horizon):
     return rows
 
 
+#: Networks and the case each is reported under.
+TOPOLOGIES = {"sndlib/polska": "topology polska", "topozoo/Abilene": "held-out draws Abilene",
+              "sndlib/geant": "held-out draws Geant"}
+
+
 def _topology_rows(seeds, horizon):
     from edgefm.experiments.scale import scale_table
 
-    df = scale_table(["sndlib/polska"], seeds=seeds, methods=("proposed", "lbrr", "edgefm"), n_slots=horizon,
+    df = scale_table(list(TOPOLOGIES), seeds=seeds, methods=("proposed", "lbrr", "edgefm"), n_slots=horizon,
                      time_limit=30.0)
-    return [dict(case="topology polska", load=1.0, seed=r.seed, method=r.method, on_time=r.on_time_ratio,
+    return [dict(case=TOPOLOGIES[r.network], load=1.0, seed=r.seed, method=r.method, on_time=r.on_time_ratio,
                  cost=r.cost_total) for r in df.itertuples()]
 
 
