@@ -11,7 +11,7 @@ import numpy as np
 from numba import njit, types
 from numba.typed import Dict
 
-from ._kernels_route import first_ready, group_by_ms
+from ._kernels_route import drop_active, first_ready, group_by_ms
 
 __all__ = ["ga_tables", "ga_cache", "ga_fitness", "ga_repair", "ga_search"]
 
@@ -125,12 +125,7 @@ def _ga_route(i_end, j, cnt_v, bj, B, gx, Rx, slack, e, q, nodes, want):
                 pp[b] = p
             cur[b] = gx[j, 1 + pp[b]]
             if not cur[b] < np.inf:  # exhausted: never chosen again
-                w = 0
-                for a in range(na):
-                    if act[a] != b:
-                        act[w] = act[a]
-                        w += 1
-                na = w
+                na = drop_active(act, na, b)
         late = best - slack[i, j]
         e[i, q, j] = best + (late if late > 0.0 else 0.0)
         if want:

@@ -21,7 +21,18 @@ import math
 import numpy as np
 from numba import njit
 
-__all__ = ["first_ready", "group_by_ms", "route_head", "route_tail", "route_group", "sum_tails", "host_list"]
+__all__ = ["drop_active", "first_ready", "group_by_ms", "route_head", "route_tail", "route_group", "sum_tails", "host_list"]
+
+
+@njit(cache=True)
+def drop_active(act, na, h):
+    """Remove host ``h`` from the first ``na`` entries of ``act`` (order kept); returns the new count."""
+    t = 0
+    for q in range(na):
+        if act[q] != h:
+            act[t] = act[q]
+            t += 1
+    return t
 
 
 @njit(cache=True)
@@ -129,12 +140,7 @@ def route_head(ready, rows, now, w, pen, gv, nlev, hl, nh, ov, orow, norow, star
             else:
                 cur[bh] = np.inf
             if not cur[bh] < np.inf:  # exhausted: never chosen again
-                t = 0
-                for q in range(na):
-                    if act[q] != bh:
-                        act[t] = act[q]
-                        t += 1
-                na = t
+                na = drop_active(act, na, bh)
         elif want:
             nodes[i] = -1
             ks[i] = -1

@@ -33,14 +33,22 @@ PILOT_SEED = 2_147_483_629
 CALIBRATION_VERSION = 2
 
 
-def _pilot(scenario, plan, slots: int, eps, survivable: bool):
+def _pilot(scenario, plan, arrivals, eps, survivable: bool):
     from ..control import make_controller
     from ..sim.engine import simulate
-    from ..workload import make_arrivals
 
-    arr = make_arrivals(scenario, PILOT_SEED, "poisson", n_slots=slots)
     ctrl = make_controller("edgefm", scenario, plan=plan, eps=eps, survivable=survivable)
-    return simulate(scenario, arr, np.asarray(plan.x, dtype=np.int64), ctrl, seed=PILOT_SEED)
+    return simulate(scenario, arrivals, np.asarray(plan.x, dtype=np.int64), ctrl, seed=PILOT_SEED)
+
+
+def _occupancy(scenario, run) -> np.ndarray:
+    """E28's κ_m of a pilot run: its measured occupancy for the core MSs it served, 1 elsewhere, shape (M,)."""
+    occ = np.asarray(run.core_occupancy, float)
+    return np.where(np.asarray(scenario.is_core) & np.isfinite(occ), np.maximum(occ, 1.0), 1.0)
+
+
+def _by_name(scenario, kappa) -> dict:
+    return {scenario.microservices[m].name: round(float(kappa[m]), 4) for m in np.flatnonzero(scenario.is_core)}
 
 
 def calibrated_plan(scenario, eps: float | None = 0.05, survivable: bool = False, pilot_slots: int = 300,
@@ -83,15 +91,16 @@ def calibrated_plan(scenario, eps: float | None = 0.05, survivable: bool = False
 
     from ..errors import InfeasibleError
     from ..placement.provision import provision
+    from ..workload import make_arrivals
 
     if int(pilot_slots) < 1:
         raise ValueError(f"pilot_slots must be a positive number of slots, got {pilot_slots!r}")
     plan = provision(scenario, eps=eps, survivable=survivable, **provision_kw)
-    r0 = _pilot(scenario, plan, int(pilot_slots), eps, survivable)
-    occ = np.asarray(r0.core_occupancy, float)
-    kappa = np.where(np.asarray(scenario.is_core) & np.isfinite(occ), np.maximum(occ, 1.0), 1.0)
-    names = {scenario.microservices[m].name: round(float(kappa[m]), 4) for m in np.flatnonzero(scenario.is_core)}
-    info = dict(pilot_slots=int(pilot_slots), pilot_on_time=[r0.on_time_ratio], occupancy=names, adopted=False)
+    arrivals = make_arrivals(scenario, PILOT_SEED, "poisson", n_slots=int(pilot_slots))  # one pilot stream
+    r0 = _pilot(scenario, plan, arrivals, eps, survivable)
+    kappa = _occupancy(scenario, r0)
+    info = dict(pilot_slots=int(pilot_slots), pilot_on_time=[r0.on_time_ratio], occupancy=_by_name(scenario, kappa),
+                adopted=False)
     if r0.on_time_ratio >= plan.admit_share - slack or (kappa <= 1.0).all():
         return replace(plan, info={**plan.info, "calibration": info})
     best, best_on = plan, r0.on_time_ratio
@@ -101,7 +110,7 @@ def calibrated_plan(scenario, eps: float | None = 0.05, survivable: bool = False
         except InfeasibleError:
             info["resolve"] = "infeasible"
             break
-        r = _pilot(scenario, trial, int(pilot_slots), eps, survivable)
+        r = _pilot(scenario, trial, arrivals, eps, survivable)
         info["pilot_on_time"].append(r.on_time_ratio)
         if r.on_time_ratio > best_on + margin:
             best, best_on = trial, r.on_time_ratio
@@ -109,8 +118,6 @@ def calibrated_plan(scenario, eps: float | None = 0.05, survivable: bool = False
         if r.on_time_ratio >= trial.admit_share - slack:
             break
         # the re-solved layout has occupancies of its own: keep the larger of each (a fixed-point step)
-        occ = np.asarray(r.core_occupancy, float)
-        kappa = np.maximum(kappa, np.where(np.asarray(scenario.is_core) & np.isfinite(occ), occ, 1.0))
-    info["occupancy"] = {scenario.microservices[m].name: round(float(kappa[m]), 4)
-                         for m in np.flatnonzero(scenario.is_core)}
+        kappa = np.maximum(kappa, _occupancy(scenario, r))
+    info["occupancy"] = _by_name(scenario, kappa)
     return replace(best, info={**best.info, "calibration": info})

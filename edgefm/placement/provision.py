@@ -295,13 +295,11 @@ def _rho(scenario, budget: np.ndarray, eps: float, strict: bool = True) -> tuple
         if rate <= 0:
             rho[m] = 1.0
         elif ms.is_core:
-            e = _ladder(ms, eps, strict, relaxed, lambda e: servers_for(rate, s, budget[m], e, 0.0))
-            c = servers_for(rate, s, budget[m], e, 0.0)
+            e, c = _ladder(ms, eps, strict, relaxed, lambda e: servers_for(rate, s, budget[m], e, 0.0))
             rho[m] = max_rate(c, s, budget[m], e, 0.0) * s / c
         else:
-            e = _ladder(ms, eps, strict, relaxed, lambda e: light_servers(rate, ms.work, ms.shape, ms.scale, budget[m],
-                                                                          e, scenario.slot_ms, split=True))
-            c = light_servers(rate, ms.work, ms.shape, ms.scale, budget[m], e, scenario.slot_ms, split=True)
+            e, c = _ladder(ms, eps, strict, relaxed, lambda e: light_servers(rate, ms.work, ms.shape, ms.scale,
+                                                                             budget[m], e, scenario.slot_ms, split=True))
             # admission cap: an instance takes at most y_max jobs at once, and a slot's arrivals
             # (Poisson(λΔ)) must find room with probability 1 − ε
             from scipy.stats import poisson
@@ -312,16 +310,16 @@ def _rho(scenario, budget: np.ndarray, eps: float, strict: bool = True) -> tuple
     return rho, relaxed
 
 
-def _ladder(ms, eps, strict, relaxed, size) -> float:
-    """The ε at which ``size(ε)`` finds a pool: ``eps`` itself, or (not ``strict``) the first of
-    2ε, 4ε, …, 0.5 that does, recorded in ``relaxed``; one clear error naming the MS otherwise."""
+def _ladder(ms, eps, strict, relaxed, size) -> tuple[float, int]:
+    """``(ε, size(ε))`` at the ε where ``size`` finds a pool: ``eps`` itself, or (not ``strict``) the first
+    of 2ε, 4ε, …, 0.5 that does, recorded in ``relaxed``; one clear error naming the MS otherwise."""
     e = eps
     while True:
         try:
-            size(e)
+            c = size(e)
             if e != eps:
                 relaxed[ms.name] = e
-            return e
+            return e, c
         except ValueError as exc:
             if strict or e >= 0.5:
                 raise InfeasibleError(f"eps = {e:g}: no pool of {ms.name} meets its waiting budget with probability "
