@@ -386,3 +386,51 @@ def test_localise_adds_an_instance_beside_the_data_only_where_it_saves_a_task():
     assert on.cost_total > off.cost_total  # the added instance is paid for
     easy = run(20.0, True)
     assert easy.on_time == 3 and easy.counters["localised"] == 0
+
+
+def _two_types_one_slot():
+    """Two task types on their own core MS (a, b); the only host, ES1, holds one instance of either."""
+    a, b = core_ms("a", 1.0, 8.0), core_ms("b", 1.0, 8.0)
+    for m in (a, b):
+        m["resources"] = {"cpu": 60, "ram": 1, "gpu": 1, "vram": 1}
+    doc = tiny_doc([a, b], [], single=["a"], gateway="ES1", rate=1.0, deadline=40.0)
+    t2 = dict(doc["task_types"]["types"][0], name="task2", stages=["b"])
+    doc["task_types"]["types"].append(t2)
+    doc["nodes"][1]["capacity"] = {"cpu": 1, "ram": 1, "gpu": 1, "vram": 1}  # the ED hosts nothing
+    return doc
+
+
+def test_classes_the_nodes_cannot_all_host_are_dropped_with_a_warning():
+    # E24's reach rows ask one instance of a and one of b on ES1, which holds one: the program admits
+    # one type in full (one instance serves rho * 8 / 1 >> 1 task/ms) and drops the other class, loudly.
+    sc = scenario(_two_types_one_slot())
+    with pytest.warns(edgefm.errors.ScenarioWarning, match="1 .*classes"):
+        p = provision(sc)
+    assert p.info["dropped_classes"] == 1 and p.info["spread"] is None
+    assert p.x.sum() == 1 and p.admit_share == pytest.approx(0.5)
+    m = int(np.flatnonzero(p.x.sum(axis=0))[0])  # the type whose MS got the instance is the one admitted
+    assert p.alpha[0, m] == pytest.approx(1.0) and p.alpha[0, 1 - m] == 0.0
+
+
+def test_a_core_ms_with_one_host_gets_no_spread_limit():
+    # One type, one host: no spread tier (at most 1/2 of a pool per node) can hold, so the plan has no
+    # limit rather than no plan (this raised InfeasibleError before).
+    doc = _two_types_one_slot()
+    doc["task_types"]["types"] = doc["task_types"]["types"][:1]
+    doc["microservices"] = doc["microservices"][:1]
+    p = provision(scenario(doc))
+    assert p.info["spread"] is None and p.info["dropped_classes"] == 0
+    assert p.admit_share == pytest.approx(1.0) and p.x.sum() == 1
+
+
+def test_locality_repair_keeps_the_last_plan_that_solved():
+    # Held-out Geant draw 1002: the pins of the first repair round do not fit the nodes together; the
+    # plan of round 0 is kept (this raised InfeasibleError before) and says so.
+    from edgefm.scenario import sample_scenario
+    from edgefm.scenario.topology import topology_spec
+
+    sc = sample_scenario(topology_spec("sndlib/geant", ed_per_site=1, n_fm=1), seed=1002)
+    p = provision(sc, spread=None)
+    assert p.info["repair_stopped"] == "pins infeasible" and p.info["repair_rounds"] == 0
+    assert p.info["pinned_pairs"] == 0 and p.admit_share == pytest.approx(1.0)
+    assert ((np.asarray(p.x) + np.asarray(p.light_x)) @ sc.demand <= sc.capacity + 1e-9).all()

@@ -150,7 +150,13 @@ class Decision:
 
 @runtime_checkable
 class Controller(Protocol):
-    """What the engine needs from a tier-2 method."""
+    """What the engine needs from a tier-2 method.
+
+    Optional attribute ``hold_core`` (bool, read after :meth:`reset`): when true, a waiting core
+    stage is dispatched only once it can start within the current slot, so that no core instance
+    idles while the stage's data travel to it (docs/model.md E30); the default (absent or false)
+    is the paper's rule, §6.6.
+    """
 
     name: str
 

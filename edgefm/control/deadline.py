@@ -30,7 +30,12 @@ placement, a standing pool of light instances sized from their queues, and the r
    that finish meets the deadline, kept
    ``keep_alive`` slots like an elastic one; the stages are then routed again. It acts only where an
    instance changes a task's outcome: on long-haul networks, where a pool one backbone hop away costs
-   milliseconds per stage (notebook 09), and never on the paper scenario's draws we measured.
+   milliseconds per stage (notebook 09), and never on the paper scenario's draws we measured;
+6. **holds core stages until their data are in** (E30, option ``hold_core``): the engine dispatches
+   a waiting core stage only when some instance can start it within the slot, so that no core
+   instance idles committed to data still in transit while younger stages whose data are there
+   wait behind it (the paper's rule, §6.6, commits the instance at dispatch). The core pools then
+   serve at the utilisation E24 planned, even where links add milliseconds.
 """
 from __future__ import annotations
 
@@ -85,6 +90,9 @@ class EdgeFMController:
         what is on its way; notebook 10's ablation measures it).
     window : int
         Slots during which an admitted task counts as on its way to its core stages.
+    hold_core : bool
+        Dispatch a core stage only once it can start within the slot (E30, step 6); False: the
+        paper's rule (the instance is committed at dispatch and idles until the data arrive).
     eps : float or None
         ε of the plan's queue sizing (E22–E23); ``None`` sizes from the mean.
     survivable : bool
@@ -98,7 +106,7 @@ class EdgeFMController:
 
     def __init__(self, admission: bool = True, shed_hopeless: bool = True, elastic: bool | str = "auto",
                  keep_alive: int = 20, eps: float | None = 0.05, plan=None, headroom: bool = False,
-                 window: int = 5, survivable: bool = False, localise: bool = True):
+                 window: int = 5, survivable: bool = False, localise: bool = True, hold_core: bool = True):
         if isinstance(elastic, str) and elastic != "auto":
             raise ValueError(f"elastic must be True, False or 'auto', got {elastic!r}")
         self.admission, self.shed_hopeless = bool(admission), bool(shed_hopeless)
@@ -107,6 +115,7 @@ class EdgeFMController:
         self.headroom, self.window = bool(headroom), max(1, int(window))
         self.survivable = bool(survivable)
         self.localise = bool(localise)
+        self.hold_core = bool(hold_core)  # read by the engine (Controller.hold_core)
         self.keep_alive = int(keep_alive)
         self.eps = None if eps is None else float(eps)
         self._plan = plan

@@ -417,22 +417,34 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
 
 
 def _auto_spread(scenario, cx, eps, solver, time_limit, gap, survivable, opts=(None, False)) -> Provision:
-    """``spread="auto"``: tightest tier of :data:`SPREAD_TIERS` that admits as much as the loosest."""
-    from ..errors import InfeasibleError
+    """``spread="auto"``: tightest tier of :data:`SPREAD_TIERS` that admits as much as the loosest.
+
+    A tier that cannot give every on-time class a host for each stage (the spread rows leave some
+    core MS too few nodes) is skipped; when every tier is, the plan has no spread limit
+    (``info["spread"] = None``) and, if even that must leave classes out, says how many
+    (``info["dropped_classes"]``, with a :class:`~edgefm.errors.ScenarioWarning`)."""
+    from ..errors import InfeasibleError, ScenarioWarning
 
     if cx is not None:  # core counts given: the spread rows (core MSs only) do not apply
         return _provision(scenario, cx, eps, solver, time_limit, gap, float(SPREAD_TIERS[-1]), survivable, opts)
     tried = []
-    for i, s in enumerate(SPREAD_TIERS):
+    for s in SPREAD_TIERS:
         try:
             p = _provision(scenario, cx, eps, solver, time_limit, gap, float(s), survivable, opts)
         except InfeasibleError:
-            if i == len(SPREAD_TIERS) - 1:
-                raise
+            continue
+        if p.info["dropped_classes"]:
             continue
         tried.append((s, p))
         if p.admit_share >= 1 - 1e-9:  # every task admitted: no looser tier admits more
             break
+    if not tried:
+        p = _provision(scenario, cx, eps, solver, time_limit, gap, None, survivable, opts)
+        if p.info["dropped_classes"]:
+            warnings.warn(f"{scenario.name}: the nodes cannot host every stage of {p.info['dropped_classes']} "
+                          "(user, task type) classes within their deadlines at once; the plan admits none of their "
+                          "tasks", ScenarioWarning, stacklevel=3)
+        return replace(p, info={**p.info, "spread": None})
     loose = tried[-1][1]
     s, best = next((s, p) for s, p in tried if p.admit_share >= loose.admit_share * (1 - 1e-9) - 1e-12)
     return replace(best, info={**best.info, "spread": float(s)})
@@ -446,7 +458,10 @@ def _provision(scenario, core_x, eps, solver, time_limit, gap, spread=None, surv
 
 
 def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivable=False,
-           opts=(None, False)) -> Provision:
+           opts=(None, False), soft: bool = False) -> Provision:
+    """E24 as in the module doc. ``soft``: each on-time class's reach rows hold only if the class is
+    admitted (a binary z per class, and a type admits at most the rate of its admitted classes); used
+    when the nodes cannot hold a host for every stage of every on-time class at once."""
     t0 = time.perf_counter()
     sc = scenario
     U, N, M, V = sc.n_users, sc.n_types, sc.n_ms, sc.n_nodes
@@ -483,7 +498,9 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
     pidx = {p: k for k, p in enumerate(pairs)}
     nx = len(pairs)
     na = N  # admitted rate per type; split over its on-time users in proportion to λ
-    nvar = nx + na
+    cls = [(int(u), int(n)) for u, n in zip(*np.nonzero(class_ok))] if soft else []
+    zcol = {cl: nx + na + j for j, cl in enumerate(cls)}  # soft: admission switch z of each on-time class
+    nvar = nx + na + len(cls)
     c = np.zeros(nvar)
     lb = np.zeros(nvar)
     ub = np.full(nvar, np.inf)
@@ -495,6 +512,8 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
             lb[k] = ub[k] = core_x[v][m]
     lam_ok = np.where(class_ok, lam, 0.0)
     ub[nx:nx + na] = lam_ok.sum(axis=0)
+    ub[nx + na:] = 1.0
+    integ[nx + na:] = True
 
     rows, cols, vals, lo_r, hi_r = [], [], [], [], []
     r = 0
@@ -517,13 +536,24 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
         for u in np.flatnonzero(class_ok[:, n]).tolist():
             for i, m in enumerate(tt.stages):
                 ks = tuple(pidx[(v, m)] for v in np.flatnonzero(np.isfinite(e[u, i])).tolist() if (v, m) in pidx)
-                if ks in seen:
+                key = (ks, u, n) if soft else ks
+                if key in seen:
                     continue
-                seen.add(ks)
+                seen.add(key)
                 for k in ks:
                     rows.append(r), cols.append(k), vals.append(1.0)
-                lo_r.append(1.0), hi_r.append(np.inf)
+                if soft:  # Σ x ≥ z_{u,n}
+                    rows.append(r), cols.append(zcol[(u, n)]), vals.append(-1.0)
+                lo_r.append(0.0 if soft else 1.0), hi_r.append(np.inf)
                 r += 1
+    if soft:  # a type admits at most the rate of its admitted classes: α_n ≤ Σ_u λ_{u,n} z_{u,n}
+        for n in range(N):
+            rows.append(r), cols.append(nx + n), vals.append(1.0)
+            for (u, n2), k in zcol.items():
+                if n2 == n:
+                    rows.append(r), cols.append(k), vals.append(-float(lam[u, n]))
+            lo_r.append(-np.inf), hi_r.append(0.0)
+            r += 1
     # spread (E24, option): no node holds more than `spread` of the instances of any MS
     if spread is not None:
         for m in np.flatnonzero(used & sc.is_core).tolist():  # light pools are re-homed online (E27)
@@ -578,11 +608,13 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
     allowed = np.array([tt.deadline_ms - _depth(tt) * sc.slot_ms for tt in sc.task_types])
     free_paths = best_paths(sc, fits.T & used[:, None])[1]
     pinned = 0
+    kept = None  # the last round that solved: (res, first, admit_status, admit_gap, late, full, pinned)
+    repair_stop = None
     for rnd in range(REPAIR_ROUNDS + 1):
         # shortcut: when every class has an on-time path, try admitting everything at once (exact, and
         # the usual case at nominal load); only if that is infeasible run the two levels
         full = None
-        if ub[nx:nx + na].sum() >= lam_tot * (1 - 1e-12):
+        if not soft and ub[nx:nx + na].sum() >= lam_tot * (1 - 1e-12):
             lb_full = lb.copy()
             lb_full[nx:nx + na] = ub[nx:nx + na]
             full = solve(MILP(c=c, A=A, lb_row=lo_r, ub_row=hi_r, lb=lb_full, ub=ub, integrality=integ),
@@ -597,6 +629,16 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
             first = solve(MILP(c=c1, A=A, lb_row=lo_r, ub_row=hi_r, lb=lb, ub=ub, integrality=integ),
                           solver=solver, time_limit=None if time_limit is None else time_limit / 2, gap=ADMIT_GAP,
                           node_limit=NODE_LIMIT)
+            if first.status == "infeasible" and kept is not None:
+                # this round's pins do not fit the nodes together: keep the last plan that solved
+                res, first, admit_status, admit_gap, late, full, pinned = kept
+                repair_stop = "pins infeasible"
+                rnd -= 1
+                break
+            if first.status == "infeasible" and not soft:
+                # the nodes cannot hold a host for every stage of every on-time class at once: let the
+                # program choose which classes to admit
+                return _solve(scenario, core_x, eps, solver, budget_s, gap, spread, survivable, opts, soft=True)
             first.raise_for_status()
             admit_status, admit_gap = first.status, float(first.gap)
             best = -float(first.objective)
@@ -616,6 +658,7 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
         a_r = res.x[nx:nx + na]
         served = class_ok & (a_r[None, :] > 1e-9)
         late = served & (fin > allowed[None, :] + 1e-9)
+        kept = (res, first, admit_status, admit_gap, late, full, pinned)
         if rnd == REPAIR_ROUNDS or not late.any():
             break
         grew = False
@@ -640,6 +683,12 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
     if core_x is not None:
         cx = np.asarray(core_x, dtype=np.int64)
         x_all[:, sc.is_core] = cx[:, sc.is_core]
+    dropped = 0
+    if soft:  # classes the program did not admit get no rate
+        for (u, n), k in zcol.items():
+            if z[k] < 0.5:
+                lam_ok[u, n] = 0.0
+                dropped += 1
     a_n = np.clip(z[nx:nx + na], 0.0, lam_ok.sum(axis=0))
     tot = lam_ok.sum(axis=0)
     alpha = lam_ok * np.where(tot > 0, a_n / np.where(tot > 0, tot, 1.0), 0.0)[None, :]
@@ -653,6 +702,7 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
                      objective=float(res.objective),
                      info=dict(n_vars=nvar, n_rows=r, admit_status=admit_status, admit_gap=admit_gap,
                                all_admitted=full is not None, repair_rounds=rnd, pinned_pairs=pinned,
-                               late_classes=int(late.sum()), eps_relaxed=relaxed,
+                               repair_stopped=repair_stop,
+                               late_classes=int(late.sum()), eps_relaxed=relaxed, dropped_classes=dropped,
                                occupancy=None if occupancy is None else list(occupancy),
                                solver_seconds=res.seconds + (0.0 if first is res else first.seconds)))

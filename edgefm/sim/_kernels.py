@@ -53,7 +53,7 @@ def finish_events(ev_s, ev_g, st_gen, task_shed, st_task, st_child, st_finish, s
 
 @njit(cache=True)
 def dispatch_core(waiting, ids, ci_busy, ci_up, ci_node, st_rdy, now, dt, base, min_scale, task_scale, st_task,
-                  st_node, st_start, st_finish, st_gen, ci_commit):
+                  st_node, st_start, st_finish, st_gen, ci_commit, hold=False):
     """Dispatch the waiting stages of one core MS (docs/model.md §6.6).
 
     Oldest task first (ascending stage id), each stage goes to the available
@@ -63,6 +63,10 @@ def dispatch_core(waiting, ids, ci_busy, ci_up, ci_node, st_rdy, now, dt, base, 
     ``ci_commit`` (per instance) accumulates the time each dispatch commits the
     instance for: from when it was free (or now) to the stage's finish, i.e. the
     service plus the idle wait for the stage's data (docs/model.md E28).
+
+    ``hold`` (E30): a stage whose earliest start is after the slot's end is not
+    dispatched; it keeps its place in the queue and the next stages are tried, so
+    an instance never idles committed to data still in transit.
 
     Returns
     -------
@@ -88,13 +92,20 @@ def dispatch_core(waiting, ids, ci_busy, ci_up, ci_node, st_rdy, now, dt, base, 
     for a in range(na):
         k = avail[a]
         tot += end - (busy[k] if busy[k] > now else now)
-    n = min(len(w), na + int(tot / svc_min) + 1)
+    if hold:
+        n = len(w)
+    else:
+        n = min(len(w), na + int(tot / svc_min) + 1)
     ev_s = np.empty(n, np.int64)
     ev_g = np.empty(n, np.int64)
     ev_b = np.empty(n, np.int64)
-    done = n
-    for r in range(n):
+    keep = np.empty(len(w), np.int64)
+    nk = 0
+    nd = 0
+    r = 0
+    while r < n:
         s = w[r]
+        r += 1
         svc = base * task_scale[st_task[s]]
         best = -1
         bstart = math.inf
@@ -107,15 +118,20 @@ def dispatch_core(waiting, ids, ci_busy, ci_up, ci_node, st_rdy, now, dt, base, 
             if st < bstart:
                 best = k
                 bstart = st
+        if hold and bstart > end:
+            keep[nk] = s
+            nk += 1
+            continue
         fin = bstart + svc
         ci_commit[ids[best]] += fin - (busy[best] if busy[best] > now else now)
         busy[best] = fin
         st_node[s] = ci_node[ids[best]]
         st_start[s] = bstart
         st_finish[s] = fin
-        ev_s[r] = s
-        ev_g[r] = st_gen[s]
-        ev_b[r] = int(math.ceil(fin / dt))
+        ev_s[nd] = s
+        ev_g[nd] = st_gen[s]
+        ev_b[nd] = int(math.ceil(fin / dt))
+        nd += 1
         if fin > end:
             for a in range(na):
                 if avail[a] == best:
@@ -124,11 +140,13 @@ def dispatch_core(waiting, ids, ci_busy, ci_up, ci_node, st_rdy, now, dt, base, 
                     na -= 1
                     break
             if na == 0:
-                done = r + 1
                 break
+    for q in range(r, len(w)):
+        keep[nk] = w[q]
+        nk += 1
     for k in range(K):
         ci_busy[ids[k]] = busy[k]
-    return w[done:], ev_s[:done], ev_g[:done], ev_b[:done]
+    return keep[:nk].copy(), ev_s[:nd], ev_g[:nd], ev_b[:nd]
 
 
 @njit(cache=True)

@@ -242,6 +242,8 @@ class Engine:
                          task_deadline_ms=self.task_deadline, rng=stream(self.seed, "policy"),
                          options=self.options, task_user=self.task_user)
         self.ctrl.reset(ctx)
+        # core dispatch rule (docs/model.md §6.6): the paper's, or the controller's own "hold" (E30)
+        hold = bool(getattr(self.ctrl, "hold_core", False))
         self._active_lo = 0  # tasks before it are all finished or shed
         # finish events not yet processed: stage, its generation when scheduled, bucket slot
         pend_s = pend_g = pend_b = np.empty(0, dtype=np.int64)
@@ -354,7 +356,7 @@ class Engine:
                     core_wait[m], es, eg, eb = _k.dispatch_core(
                         w, core_ids[m], self.ci_busy, self.ci_up, self.ci_node, self.st_rdy, now, dt,
                         core_base[m], self.min_scale, self.task_scale, self.st_task, self.st_node, self.st_start,
-                        self.st_finish, self.st_gen, self.ci_commit)
+                        self.st_finish, self.st_gen, self.ci_commit, hold)
                     if len(es):
                         new_ev.append((es, eg, eb))
             # --- controller for light
