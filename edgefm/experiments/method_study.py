@@ -22,6 +22,7 @@ ABLATIONS = {
     "sizing from the mean (no E22-E23)": {"eps": None},
     "no elastic light (E27)": {"elastic": False},
     "headroom admission (E25 option)": {"headroom": True},
+    "paper core dispatch (no E30)": {"hold_core": False},
 }
 
 

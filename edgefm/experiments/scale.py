@@ -23,7 +23,8 @@ NETWORKS = ("topozoo/Abilene", "sndlib/geant", "sndlib/germany50")
 
 def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_slots: int = 300,
                 load: float = 1.0, n_fm: int = 1, ed_per_site: int = 1, variant: str = "bounded",
-                gap: float = 0.01, time_limit: float = 60.0, progress: bool = False) -> "pd.DataFrame":
+                gap: float = 0.01, time_limit: float = 60.0, progress: bool = False,
+                variants: dict | None = None) -> "pd.DataFrame":
     """One row per (network, seed, method).
 
     Parameters
@@ -35,6 +36,10 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
     variant, gap, time_limit
         E14 variant and SCIP stopping rule of the core placement; a solve that
         stops at the time limit keeps its incumbent and reports its gap.
+    variants : dict, optional
+        Extra rows: label -> (method, controller overrides), run on the method's own placement, e.g.
+        ``{"edgefm, paper core dispatch": ("edgefm", {"hold_core": False})}`` (the label is the row's
+        ``method``).
     progress : bool
         Print a line per run; without it, under ``edgefm reproduce`` the line goes to the runner's log
         (:func:`edgefm.progress.note`).
@@ -59,7 +64,8 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
             sc = sample_scenario(spec, seed=seed, load=load)
             arr = poisson_arrivals(sc, seed, n_slots=n_slots)
             placements = {}
-            for method in methods:
+            runs = [(m, m, None) for m in methods] + [(k, m, dict(o)) for k, (m, o) in (variants or {}).items()]
+            for label, method, ovr in runs:
                 solver = REGISTRY[method].placement
                 if solver not in placements:
                     t0 = time.perf_counter()
@@ -73,14 +79,14 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
                             p = place(sc, solver=solver, variant=variant, gap=gap, time_limit=time_limit)
                         placements[solver] = (p, time.perf_counter() - t0)
                 p, secs = placements[solver]
-                res = run_method(sc, method, seed=seed, arrivals=arr, placement=p)
-                line = f"{name} seed {seed} {method}: on-time {res.on_time_ratio:.3f}, {res.wall_s:.1f} s"
+                res = run_method(sc, method, seed=seed, arrivals=arr, placement=p, overrides=ovr)
+                line = f"{name} seed {seed} {label}: on-time {res.on_time_ratio:.3f}, {res.wall_s:.1f} s"
                 if progress:
                     print(line)
                 else:
                     note("scale: " + line)  # the log of edgefm reproduce, not the notebook
                 rows.append({
-                    "network": name, "seed": seed, "method": method,
+                    "network": name, "seed": seed, "method": label,
                     "sites": sum(n.kind == "ES" for n in sc.nodes), "nodes": sc.n_nodes,
                     "core_ms": len(sc.core_ms), "users": sc.n_users, "tasks": res.arrivals,
                     "on_time_ratio": res.on_time_ratio, "cost_total": res.cost_total,
