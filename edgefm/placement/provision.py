@@ -56,7 +56,7 @@ from .queueing import light_servers, max_rate, servers_for
 __all__ = ["Provision", "provision", "stage_budgets", "path_tails", "best_paths"]
 
 #: Version of the program E24; part of the placement cache key, so a change re-solves.
-PROGRAM_VERSION = 12
+PROGRAM_VERSION = 13
 #: Admission weight B of E24 (cost units per admitted task/ms): far above any per-slot cost
 #: of serving one task/ms, so admitting comes first.
 ADMIT_WEIGHT = 1e4
