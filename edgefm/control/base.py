@@ -155,7 +155,7 @@ class Controller(Protocol):
     Optional attribute ``hold_core`` (bool, read after :meth:`reset`): when true, a waiting core
     stage is dispatched only once it can start within the current slot, so that no core instance
     idles while the stage's data travel to it (docs/model.md E30); the default (absent or false)
-    is the paper's rule, §6.6.
+    is the paper's rule, docs/model.md §6.6.
     """
 
     name: str

@@ -34,7 +34,7 @@ placement, a standing pool of light instances sized from their queues, and the r
 6. **holds core stages until their data are in** (E30, option ``hold_core``): the engine dispatches
    a waiting core stage only when some instance can start it within the slot, so that no core
    instance idles committed to data still in transit while younger stages whose data are there
-   wait behind it (the paper's rule, §6.6, commits the instance at dispatch). The core pools then
+   wait behind it (the paper's rule, docs/model.md §6.6, commits the instance at dispatch). The core pools then
    serve at the utilisation E24 planned, even where links add milliseconds.
 """
 from __future__ import annotations
