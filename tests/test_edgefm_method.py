@@ -434,3 +434,22 @@ def test_locality_repair_keeps_the_last_plan_that_solved():
     assert p.info["repair_stopped"] == "pins infeasible" and p.info["repair_rounds"] == 0
     assert p.info["pinned_pairs"] == 0 and p.admit_share == pytest.approx(1.0)
     assert ((np.asarray(p.x) + np.asarray(p.light_x)) @ sc.demand <= sc.capacity + 1e-9).all()
+
+
+def test_scale_table_sizes_an_overloaded_placement_like_the_runner():
+    # Abilene at 8x: no least-loaded placement holds the mean occupancy (this raised InfeasibleError in
+    # notebook 09's table); the row keeps the placement sized for the largest load that fits, and labelled
+    # controller variants run on the method's own placement.
+    from edgefm.experiments.runner import core_placement
+    from edgefm.experiments.scale import scale_table
+    from edgefm.scenario import sample_scenario
+    from edgefm.scenario.topology import topology_spec
+
+    df = scale_table(["topozoo/Abilene"], seeds=[0], methods=["lbrr"], n_slots=5, load=8.0,
+                     variants={"lbrr, y_max = 1": ("lbrr", {"y_max": 1})})
+    sc = sample_scenario(topology_spec("topozoo/Abilene", ed_per_site=1, n_fm=1), seed=0, load=8.0)
+    sized = core_placement(sc, "greedy")[1]
+    assert list(df["method"]) == ["lbrr", "lbrr, y_max = 1"]
+    assert 0 < sized < 8.0 and (df["placement_load"] == sized).all()
+    assert df["on_time_ratio"].between(0, 1).all() and (df["core_instances"] > 0).all()
+    assert df["cost_total"].iloc[1] != df["cost_total"].iloc[0]  # the override reached the controller

@@ -35,7 +35,10 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
         Arrival horizon T of each run (then drain).
     variant, gap, time_limit
         E14 variant and SCIP stopping rule of the core placement; a solve that
-        stops at the time limit keeps its incumbent and reports its gap.
+        stops at the time limit keeps its incumbent and reports its gap. Where E14
+        is infeasible at ``load`` (the nodes cannot host its mean occupancy), the
+        placement is sized for the largest load that fits, as
+        :func:`~edgefm.experiments.runner.core_placement` does (column ``placement_load``).
     variants : dict, optional
         Extra rows: label -> (method, controller overrides), run on the method's own placement, e.g.
         ``{"edgefm, paper core dispatch": ("edgefm", {"hold_core": False})}`` (the label is the row's
@@ -49,13 +52,13 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
     import pandas as pd
 
     from ..control import REGISTRY
-    from ..errors import TimeLimitWarning
+    from ..errors import InfeasibleError, TimeLimitWarning
     from ..placement import place
     from ..progress import note
     from ..scenario import sample_scenario
     from ..scenario.topology import topology_spec
     from ..workload import poisson_arrivals
-    from .runner import PLAN_SOLVERS, run_method
+    from .runner import PLAN_SOLVERS, core_placement, run_method
 
     rows = []
     for name in networks:
@@ -75,10 +78,15 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
                             from .calibrate import calibrated_plan
 
                             p = calibrated_plan(sc, gap=max(gap, 1e-3), survivable=PLAN_SOLVERS[solver])
+                            sized = sc.load
                         else:
-                            p = place(sc, solver=solver, variant=variant, gap=gap, time_limit=time_limit)
-                        placements[solver] = (p, time.perf_counter() - t0)
-                p, secs = placements[solver]
+                            try:
+                                p = place(sc, solver=solver, variant=variant, gap=gap, time_limit=time_limit)
+                                sized = sc.load
+                            except InfeasibleError:  # overloaded whatever the method: sized for the largest load
+                                p, sized = core_placement(sc, solver, variant, time_limit)  # that fits (runner)
+                        placements[solver] = (p, time.perf_counter() - t0, sized)
+                p, secs, sized = placements[solver]
                 res = run_method(sc, method, seed=seed, arrivals=arr, placement=p, overrides=ovr)
                 line = f"{name} seed {seed} {label}: on-time {res.on_time_ratio:.3f}, {res.wall_s:.1f} s"
                 if progress:
@@ -93,7 +101,7 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
                     "cost_per_task": res.cost_total / max(res.arrivals, 1),
                     "latency_p95": res.latency_ms["p95"],
                     "placement_solver": solver, "placement_status": p.status, "placement_gap": p.gap,
-                    "placement_seconds": secs, "core_instances": int(p.x.sum()),
+                    "placement_seconds": secs, "placement_load": sized, "core_instances": int(p.x.sum()),
                     "decision_ms_median": res.decision_ms["median"], "decision_ms_p99": res.decision_ms["p99"],
                     "sim_wall_s": res.wall_s,
                 })
