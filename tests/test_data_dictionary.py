@@ -65,6 +65,11 @@ def test_sweep_columns_are_documented(results_tmp):
         row = run_cell(dict(scenario=SCENARIO, scenario_sha256="-", seed=0, method=method, load=1.0,
                             override={"horizon_slots": 10}))
         cols |= set(row)
+    # the edgefm option that changes the core counts during a run (E31) writes its counters
+    row = run_cell(dict(scenario=SCENARIO, scenario_sha256="-", seed=0, method="edgefm", load=1.0,
+                        override={"horizon_slots": 80, "arrivals": "code", "controller": {"resize": 10}}))
+    assert row["n_core_added"] + row["n_core_removed"] > 0
+    cols |= set(row)
     names = documented("Columns of a sweep's `results.parquet`")
     assert len(names) == len(set(names)) > 30
     undocumented, stale = covers(names, cols)
@@ -85,6 +90,8 @@ def test_simulate_json_keys_are_documented(results_tmp):
 
     for method in METHODS:
         keys |= flat_keys(run_method(load_scenario(SCENARIO, seed=0), method, seed=0, n_slots=10).to_dict())
+    keys |= flat_keys(run_method(load_scenario(SCENARIO, seed=0), "edgefm", seed=0, n_slots=80, arrivals="code",
+                                 overrides={"resize": 10}).to_dict())  # E31's counters
     names = documented("Keys of `edgefm simulate --json`")
     undocumented, stale = covers(names, keys)
     assert undocumented == [], f"simulate --json keys missing from docs/data.md: {undocumented}"

@@ -453,3 +453,42 @@ def test_scale_table_sizes_an_overloaded_placement_like_the_runner():
     assert 0 < sized < 8.0 and (df["placement_load"] == sized).all()
     assert df["on_time_ratio"].between(0, 1).all() and (df["core_instances"] > 0).all()
     assert df["cost_total"].iloc[1] != df["cost_total"].iloc[0]  # the override reached the controller
+
+
+def test_core_resizer_follows_the_rate_with_hysteresis_by_hand():
+    # One core MS (a = 4 MB, f = 8 MB/ms) at utilisation rho = 0.5: a task/ms needs 4 / (0.5 * 8) = 1 instance.
+    from edgefm.control.resize import CoreResizer
+
+    sc = _one_core(3.0)
+    r = CoreResizer(sc, rho=np.array([0.5]), every=10, window=20, hysteresis=0.25)
+    for t in range(20):
+        r.observe(t, [0] * 3)  # 3 tasks per 1 ms slot: 3 tasks/ms -> 3 instances
+    assert r.target(19, np.array([2])) is None  # not a re-sizing slot
+    assert r.target(20, np.array([2])).tolist() == [3]  # grows at once
+    assert r.target(20, np.array([4])) is None  # ceil(1.25 * 3) = 4: inside the band, kept
+    assert r.target(20, np.array([6])).tolist() == [4]  # shrinks to the band's edge
+    for t in range(20, 40):
+        r.observe(t, [])  # silence: N = 1 (never below one instance), kept at the band edge ceil(1.25)
+    assert r.target(40, np.array([6])).tolist() == [2]
+    # placement: grow on the node holding the most instances that has room; shrink only idle ones
+    x = np.array([[2], [1]])
+    free = np.array(sc.capacity, float) - x @ sc.demand
+    assert r.place(x, np.array([4]), free, idle=np.zeros_like(x), up=np.array([True, True])).sum() == 4
+    assert r.place(x, np.array([1]), free, idle=np.array([[0], [1]]), up=np.array([True, True])).tolist() == [[2], [0]]
+
+
+def test_resize_option_runs_conserves_and_is_deterministic():
+    sc = _paper(0, T=150)
+    a = run_method(sc, "edgefm", seed=0, arrivals="code", overrides={"resize": 10})
+    b = run_method(sc, "edgefm", seed=0, arrivals="code", overrides={"resize": 10})
+    keys = ("on_time", "late", "shed", "cost_total")
+    assert [getattr(a, k) for k in keys] == [getattr(b, k) for k in keys]
+    assert (a.counters.get("core_added"), a.counters.get("core_removed")) == (b.counters.get("core_added"),
+                                                                            b.counters.get("core_removed"))
+    assert a.arrivals == a.on_time + a.late + a.unfinished + a.shed
+    assert a.counters.get("core_added", 0) + a.counters.get("core_removed", 0) > 0
+    plain = run_method(sc, "edgefm", seed=0, arrivals="code")
+    added_cost = a.counters.get("core_added", 0) * 20  # c_dp of a core MS in the paper scenario
+    assert a.cost_parts["core_deploy"] == pytest.approx(plain.cost_parts["core_deploy"] + added_cost)
+    with pytest.raises(ValueError, match="resize"):
+        run_method(sc, "edgefm", seed=0, overrides={"resize": -1})

@@ -267,3 +267,51 @@ def test_hold_core_lets_younger_stages_use_an_instance_the_paper_rule_leaves_idl
     assert fin_p[0] > 40 and fin_h[0] == pytest.approx(fin_p[0], abs=1e-9)
     assert fin_p[1] == pytest.approx(fin_p[0] + 0.1, abs=1e-9)  # behind task 1 on the one instance
     assert fin_h[1] < 5.0  # in the gap, as soon as its data are in
+
+
+class Resizing(Fixed):
+    """``Fixed`` that asks for other core counts at given slots (``Decision.core_counts``)."""
+
+    def __init__(self, counts, node, plan):
+        super().__init__(counts, node)
+        self.plan = plan
+
+    def decide(self, state):
+        d = super().decide(state)
+        d.core_counts = self.plan.get(state.t)
+        return d
+
+
+def _one_core_at_es1():
+    """One core MS of 0.1 ms per stage, users at ES1, one instance there; no light instances."""
+    sc = scenario(tiny_doc([core_ms("enc", 1.0, 10.0)], [], single=["enc"], gateway="ES1"))
+    x = np.zeros((2, 1), int)
+    x[sc.node_index("ES1"), 0] = 1
+    return sc, x, np.zeros((2, 1), int)
+
+
+def test_core_instances_added_and_removed_during_a_run_serve_and_pay_by_hand():
+    # One core instance on ES1 (0.1 ms per stage, users at ES1). Slot 0 asks for two: the new one serves from
+    # slot 1, so 20 stages arriving at slot 2 finish by 3.0 instead of 4.0 ms. Slot 5 asks for none: both are
+    # idle, both go. Upkeep c_mt = 4 per instance and slot, charged at each slot's start: the first instance for
+    # slots 0-5, the added one for slots 1-5 (11 instance-slots); without resizing, 1 instance for the 8 slots of
+    # the run. Deployment c_dp = 20 once per instance.
+    sc, x, zero = _one_core_at_es1()
+    two, none = x * 2, x * 0
+    arr = arrivals_at(sc, [2] * 20, n_slots=8)
+    fixed = simulate(sc, arr, x, Fixed(zero, -1), seed=0)
+    res = simulate(sc, arr, x, Resizing(zero, -1, {0: two, 5: none}), seed=0)
+    assert res.arrivals == res.on_time == 20
+    assert fixed.task_latency.max() - res.task_latency.max() == pytest.approx(1.0, abs=1e-9)
+    assert fixed.cost_parts["core_maintain"] == 4 * 8 and res.cost_parts["core_maintain"] == 4 * 11
+    assert fixed.cost_parts["core_deploy"] == 20 and res.cost_parts["core_deploy"] == 40
+    assert res.counters["core_added"] == 1 and res.counters["core_removed"] == 2
+
+
+def test_a_busy_core_instance_is_not_removed_and_additions_must_fit():
+    sc, x, zero = _one_core_at_es1()
+    # 30 stages at slot 0 keep the one instance busy until 3.0 ms: a removal asked at slot 1 waits for slot 4
+    res = simulate(sc, arrivals_at(sc, [0] * 30, n_slots=6), x, Resizing(zero, -1, {1: x * 0, 4: x * 0}), seed=0)
+    assert res.on_time == 30 and res.counters["core_removed"] == 1
+    with pytest.raises(DecisionError, match="over capacity"):  # ES1 holds 100 cpu / 1 per instance
+        simulate(sc, arrivals_at(sc, [0], n_slots=2), x, Resizing(zero, -1, {0: x * 101}), seed=0)

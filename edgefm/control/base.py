@@ -108,7 +108,8 @@ class CoreView:
 
     - ``inst_ms``, ``inst_node`` : (I,) int, MS and node of each core instance;
       ``inst_free_at`` : (I,) float, time (ms) its dispatched jobs end (≤ now when
-      idle); ``inst_up`` : (I,) bool.
+      idle); ``inst_up`` : (I,) bool; ``inst_alive`` : (I,) bool, False once the instance was
+      removed (``Decision.core_counts``; its node may be down while it is alive).
     - ``wait_stage``, ``wait_ms``, ``wait_task`` : (W,) int, core stages released
       and not yet dispatched, by MS, oldest task first within an MS.
     """
@@ -120,6 +121,7 @@ class CoreView:
     wait_stage: np.ndarray
     wait_ms: np.ndarray
     wait_task: np.ndarray
+    inst_alive: np.ndarray | None = None
 
 
 @dataclass
@@ -135,6 +137,10 @@ class Decision:
       keep it waiting. A routed stage joins the least-occupied instance of its
       MS on that node that has admission room; if none has room it stays
       waiting (counted as an overflow).
+    - ``core_counts`` : (V, M) desired core instance counts (light columns ignored); ``None`` (the
+      paper: a static core tier) keeps them. Idle instances are removed, newest first; added ones
+      serve from the next slot (after the engine option ``core_startup_ms``) and pay E6's c_dp once
+      (:mod:`edgefm.sim.core_pool`).
     - ``shed`` : task ids to drop now (admission control). A shed task is
       final: its waiting stages (light and core) and its queued light jobs
       that have not started are removed, its later stages are never released,
@@ -146,6 +152,7 @@ class Decision:
     parallelism: np.ndarray | int | None = None
     route: np.ndarray | None = None
     shed: np.ndarray | None = None
+    core_counts: np.ndarray | None = None
 
 
 @runtime_checkable

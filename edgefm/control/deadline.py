@@ -93,6 +93,12 @@ class EdgeFMController:
     hold_core : bool
         Dispatch a core stage only once it can start within the slot (E30, step 6); False: the
         paper's rule (the instance is committed at dispatch and idles until the data arrive).
+    resize : int
+        Online core re-sizing (E31, :mod:`edgefm.control.resize`) every ``resize`` slots from the
+        arrivals of the last ``resize_window`` slots, while the plan admits every task and every node
+        is up; 0 (default): the core tier stays as planned.
+    resize_window : int
+        Slots of the rate estimate of E31.
     eps : float or None
         ε of the plan's queue sizing (E22–E23); ``None`` sizes from the mean.
     survivable : bool
@@ -106,7 +112,8 @@ class EdgeFMController:
 
     def __init__(self, admission: bool = True, shed_hopeless: bool = True, elastic: bool | str = "auto",
                  keep_alive: int = 20, eps: float | None = 0.05, plan=None, headroom: bool = False,
-                 window: int = 5, survivable: bool = False, localise: bool = True, hold_core: bool = True):
+                 window: int = 5, survivable: bool = False, localise: bool = True, hold_core: bool = True,
+                 resize: int = 0, resize_window: int = 50):
         if isinstance(elastic, str) and elastic != "auto":
             raise ValueError(f"elastic must be True, False or 'auto', got {elastic!r}")
         self.admission, self.shed_hopeless = bool(admission), bool(shed_hopeless)
@@ -116,6 +123,9 @@ class EdgeFMController:
         self.survivable = bool(survivable)
         self.localise = bool(localise)
         self.hold_core = bool(hold_core)  # read by the engine (Controller.hold_core)
+        if int(resize) < 0 or int(resize_window) < 1:
+            raise ValueError(f"resize must be >= 0 slots and resize_window >= 1, got {resize!r}, {resize_window!r}")
+        self.resize, self.resize_window = int(resize), int(resize_window)
         self.keep_alive = int(keep_alive)
         self.eps = None if eps is None else float(eps)
         self._plan = plan
@@ -187,6 +197,11 @@ class EdgeFMController:
         self.localised = 0
         self.shed_admission = 0
         self.shed_hopeless_count = 0
+        self.resizer = None
+        if self.resize:  # E31
+            from .resize import CoreResizer
+
+            self.resizer = CoreResizer(sc, plan.rho, every=self.resize, window=self.resize_window)
 
     # ------------------------------------------------------------------ per slot
     def _admit(self, state: State) -> list[int]:
@@ -424,5 +439,31 @@ class EdgeFMController:
         route = route_earliest_finish(state, self.sc, counts, self.y, self.service, gone)
         if self.localise and state.n_waiting and self._localise(state, counts, route, gone):
             route = route_earliest_finish(state, self.sc, counts, self.y, self.service, gone)
+        core = self._resize(state, counts) if self.resizer is not None else None
         return Decision(light_counts=counts, parallelism=self.y, route=route,
-                        shed=np.array(shed, dtype=np.int64) if shed else None)
+                        shed=np.array(shed, dtype=np.int64) if shed else None, core_counts=core)
+
+    def _resize(self, state: State, counts: np.ndarray):
+        """E31: the core counts to move to this slot, or None (:class:`~edgefm.control.resize.CoreResizer`)."""
+        t = state.t
+        lo, hi = np.searchsorted(self.task_slot, [t, t + 1])
+        self.resizer.observe(t, self.task_type[lo:hi])
+        if not self.elastic or not state.node_up.all():
+            return None
+        core = state.core
+        alive = core.inst_alive
+        x = np.zeros_like(self.core_x)
+        np.add.at(x, (core.inst_node[alive], core.inst_ms[alive]), 1)
+        target = self.resizer.target(t, x.sum(axis=0))
+        if target is None:
+            return None
+        idle = np.zeros_like(x)
+        ok = alive & (core.inst_free_at <= state.now)
+        np.add.at(idle, (core.inst_node[ok], core.inst_ms[ok]), 1)
+        free = self.sc.capacity - (x + counts) @ self.sc.demand
+        new = self.resizer.place(x, target, free, idle, state.node_up)
+        if np.array_equal(new, x):
+            return None
+        self.core_x = new
+        self.free0 = self.sc.capacity - new @ self.sc.demand
+        return new

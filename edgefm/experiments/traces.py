@@ -8,7 +8,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 import numpy as np
 
-__all__ = ["PROCESSES", "burstiness_table", "arrival_series", "paired_delta"]
+__all__ = ["PROCESSES", "RESIZED", "burstiness_table", "arrival_series", "paired_delta", "resize_study", "resize_effect"]
 
 #: Arrival processes compared, in display order.
 PROCESSES = ("poisson", "mmpp", "code", "conv")
@@ -67,3 +67,33 @@ def paired_delta(df, metric: str, by: str = "process", baseline: str = "poisson"
         rows.append({"method": method, by: proc, "n": n, f"delta_{metric}": float(d.mean()) if n else float("nan"),
                      "ci95": float(half)})
     return pd.DataFrame(rows)
+
+
+#: Label of the ``edgefm`` rows run with online core re-sizing (E31) in notebook 08.
+RESIZED = "edgefm + E31"
+
+
+def resize_study(seeds=(0, 1, 2), every: int = 20, processes=PROCESSES, quick: bool = False,
+                 workers: int | None = None, progress: bool = True) -> "pd.DataFrame":
+    """``edgefm`` with online core re-sizing every ``every`` slots (docs/model.md E31) on each arrival
+    process, the cells of the traces sweep otherwise (paper scenario, load 1, T = 1000); rows labelled
+    :data:`RESIZED`. ``quick``: seed 0, 100 slots (the traces sweep's quick block)."""
+    from ..paths import data_path
+    from .sweep import SweepSpec, run_sweep
+
+    ovs = tuple({"arrivals": p, "controller": {"resize": int(every)}} for p in processes)
+    spec = SweepSpec(name="traces_resize", scenario=str(data_path("scenarios/paper.yaml")),
+                     seeds=tuple(int(s) for s in seeds), methods=("edgefm",), loads=(1.0,), overrides=ovs,
+                     quick={"seeds": [int(seeds[0])], "horizon_slots": 100})
+    df = run_sweep(spec, quick=quick, workers=workers, progress=progress)
+    return df.assign(method=RESIZED)
+
+
+def resize_effect(df, resized) -> "pd.DataFrame":
+    """Per process: ``edgefm`` and :data:`RESIZED` side by side (means over the seeds): on-time ratio,
+    total cost, shed tasks and the core instances E31 added and removed."""
+    import pandas as pd
+
+    both = pd.concat([df[df["method"] == "edgefm"], resized], ignore_index=True)
+    cols = [c for c in ("on_time_ratio", "cost_total", "shed", "n_core_added", "n_core_removed") if c in both]
+    return both.groupby(["process", "method"], sort=False)[cols].mean()

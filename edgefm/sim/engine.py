@@ -33,6 +33,7 @@ from ..errors import DecisionError, SimulationError
 from ..network import network as _network
 from ..rng import stream
 from . import _kernels as _k
+from .core_pool import resize_core
 from .failures import Failure, check_failures
 from .result import RunResult, summarize
 
@@ -179,6 +180,7 @@ class Engine:
         self.ci_busy = np.zeros(len(nodes))
         self.ci_commit = np.zeros(len(nodes))  # time committed by dispatches (service + data wait)
         self.ci_up = np.ones(len(nodes), dtype=bool)
+        self.ci_alive = np.ones(len(nodes), dtype=bool)  # False once removed (core_pool.resize_core)
         self.core_by_ms = {m: np.flatnonzero(self.ci_ms == m) for m in range(self.M)}
         self.core_use = x @ self.sc.demand  # (V, K)
         over = self.core_use - self.sc.capacity
@@ -283,6 +285,8 @@ class Engine:
         t_ctrl = 0.0
         core_mt_node = (self.core_x * c_mt).sum(axis=1)  # (V,) core upkeep per slot on each node
         core_mt = 0.0
+        core_x0 = self.core_x
+        core_deploy_added = 0.0  # E6 deployment of core instances a controller added during the run
         t0 = time.perf_counter()
         while True:
             now = t * dt
@@ -315,7 +319,7 @@ class Engine:
                     dirty = True
                 elif not down and not node_up[v]:
                     node_up[v] = True
-                    back = np.flatnonzero(self.ci_node == v)
+                    back = np.flatnonzero((self.ci_node == v) & self.ci_alive)
                     self.ci_up[back] = True
                     self.ci_busy[back] = now
             # core upkeep (E6): every core instance on an up node pays c_mt for this slot, drain included
@@ -397,7 +401,7 @@ class Engine:
             dec_times.append(el)
             if dec is None:
                 dec = Decision()
-            # --- apply: shedding, parallelism, instance counts (E8), routing
+            # --- apply: shedding, parallelism, core and light instance counts (E8), routing
             shed_now = 0
             if dec.shed is not None and len(dec.shed):
                 shed_now = n_shed = self._shed(np.asarray(dec.shed, dtype=np.int64), core_wait, st_order)
@@ -410,6 +414,16 @@ class Engine:
                 if (y < 1).any():
                     raise DecisionError(f"slot {t}: parallelism must be >= 1")
                 ypar = np.minimum(y, sc.control.y_max).copy()
+            if dec.core_counts is not None and not np.array_equal(dec.core_counts, self.core_x):
+                n_add, n_rem, dep = resize_core(self, dec.core_counts, t, now, node_up, counts @ light_dem,
+                                                self.options.get("core_startup_ms", 0.0))
+                if n_add or n_rem:
+                    core_ids = {m: ids for m, ids in self.core_by_ms.items() if len(ids)}
+                    core_mt_node = (self.core_x * c_mt).sum(axis=1)
+                    base_free = sc.capacity - self.core_use
+                    core_deploy_added += dep
+                    stats["core_added"] = stats.get("core_added", 0) + n_add
+                    stats["core_removed"] = stats.get("core_removed", 0) + n_rem
             if dec.light_counts is not None and not np.array_equal(dec.light_counts, counts):
                 want = np.asarray(dec.light_counts, dtype=np.int64).copy()
                 if want.shape != (V, M):
@@ -512,7 +526,7 @@ class Engine:
                 if t >= self.max_slot:
                     break
         wall = time.perf_counter() - t0
-        core_deploy = float((self.core_x * c_dp).sum())
+        core_deploy = float((core_x0 * c_dp).sum()) + core_deploy_added
         core_maintain = core_mt  # over every simulated slot (arrivals and drain), up nodes only
         stats["drain_slots"] = max(0, t - self.T)
         return summarize(self, t, wall, t_ctrl, np.array(dec_times), dict(
@@ -528,7 +542,8 @@ class Engine:
     def _core_view(self, core_wait: dict) -> CoreView:
         w = np.concatenate([np.empty(0, dtype=np.int64)] + [core_wait[m] for m in sorted(core_wait)])
         return CoreView(inst_ms=self.ci_ms, inst_node=self.ci_node, inst_free_at=self.ci_busy.copy(),
-                        inst_up=self.ci_up.copy(), wait_stage=w, wait_ms=self.st_ms[w], wait_task=self.st_task[w])
+                        inst_up=self.ci_up.copy(), wait_stage=w, wait_ms=self.st_ms[w], wait_task=self.st_task[w],
+                        inst_alive=self.ci_alive.copy())
 
     def _shed(self, tasks: np.ndarray, core_wait: dict, inst_ids: np.ndarray) -> int:
         """Drop ``tasks`` (see :attr:`Decision.shed`); returns how many were newly shed."""
