@@ -177,16 +177,17 @@ def test_failure_removes_exactly_the_failed_nodes_instances():
     assert res.counters["lost_jobs"] >= 0
 
 
-class Shedding(Fixed):
-    """``Fixed``, and sheds the tasks of ``plan[t]`` at slot t."""
+class Scripted(Fixed):
+    """``Fixed``, and at slot t sheds the tasks of ``shed[t]`` and asks for the core counts ``core[t]``."""
 
-    def __init__(self, counts, node, plan):
+    def __init__(self, counts, node, shed=None, core=None):
         super().__init__(counts, node)
-        self.plan = plan
+        self.shed, self.core = shed or {}, core or {}
 
     def decide(self, state):
         d = super().decide(state)
-        d.shed = np.array(self.plan.get(state.t, []), dtype=np.int64)
+        d.shed = np.array(self.shed.get(state.t, []), dtype=np.int64)
+        d.core_counts = self.core.get(state.t)
         return d
 
 
@@ -196,7 +197,7 @@ def test_shed_task_is_final_and_frees_the_core():
     # pre 0 -> 0.1, enc 1.1 -> 1.6 instead of waiting for task 0 (2.1).
     sc, x, counts = _two_stage()
     ed1 = sc.node_index("ED1")
-    res = simulate(sc, arrivals_at(sc, [0, 0], n_slots=1), x, Shedding(counts, ed1, {0: [0]}), seed=0)
+    res = simulate(sc, arrivals_at(sc, [0, 0], n_slots=1), x, Scripted(counts, ed1, shed={0: [0]}), seed=0)
     assert (res.arrivals, res.on_time, res.late, res.unfinished, res.shed) == (2, 1, 0, 0, 1)
     assert not np.isfinite(res.task_latency[0])
     np.testing.assert_allclose(res.task_latency[1], 1.6, atol=1e-4)
@@ -206,7 +207,7 @@ def test_shed_task_is_final_and_frees_the_core():
 def test_shedding_a_finished_or_unknown_task_is_ignored():
     sc, x, counts = _two_stage()
     ed1 = sc.node_index("ED1")
-    res = simulate(sc, arrivals_at(sc, [0, 0], n_slots=1), x, Shedding(counts, ed1, {5: [0, 1, 7, -1]}), seed=0)
+    res = simulate(sc, arrivals_at(sc, [0, 0], n_slots=1), x, Scripted(counts, ed1, shed={5: [0, 1, 7, -1]}), seed=0)
     assert (res.on_time, res.shed) == (2, 0)
 
 
@@ -269,19 +270,6 @@ def test_hold_core_lets_younger_stages_use_an_instance_the_paper_rule_leaves_idl
     assert fin_h[1] < 5.0  # in the gap, as soon as its data are in
 
 
-class Resizing(Fixed):
-    """``Fixed`` that asks for other core counts at given slots (``Decision.core_counts``)."""
-
-    def __init__(self, counts, node, plan):
-        super().__init__(counts, node)
-        self.plan = plan
-
-    def decide(self, state):
-        d = super().decide(state)
-        d.core_counts = self.plan.get(state.t)
-        return d
-
-
 def _one_core_at_es1():
     """One core MS of 0.1 ms per stage, users at ES1, one instance there; no light instances."""
     sc = scenario(tiny_doc([core_ms("enc", 1.0, 10.0)], [], single=["enc"], gateway="ES1"))
@@ -300,7 +288,7 @@ def test_core_instances_added_and_removed_during_a_run_serve_and_pay_by_hand():
     two, none = x * 2, x * 0
     arr = arrivals_at(sc, [2] * 20, n_slots=8)
     fixed = simulate(sc, arr, x, Fixed(zero, -1), seed=0)
-    res = simulate(sc, arr, x, Resizing(zero, -1, {0: two, 5: none}), seed=0)
+    res = simulate(sc, arr, x, Scripted(zero, -1, core={0: two, 5: none}), seed=0)
     assert res.arrivals == res.on_time == 20
     assert fixed.task_latency.max() - res.task_latency.max() == pytest.approx(1.0, abs=1e-9)
     assert fixed.cost_parts["core_maintain"] == 4 * 8 and res.cost_parts["core_maintain"] == 4 * 11
@@ -311,7 +299,7 @@ def test_core_instances_added_and_removed_during_a_run_serve_and_pay_by_hand():
 def test_a_busy_core_instance_is_not_removed_and_additions_must_fit():
     sc, x, zero = _one_core_at_es1()
     # 30 stages at slot 0 keep the one instance busy until 3.0 ms: a removal asked at slot 1 waits for slot 4
-    res = simulate(sc, arrivals_at(sc, [0] * 30, n_slots=6), x, Resizing(zero, -1, {1: x * 0, 4: x * 0}), seed=0)
+    res = simulate(sc, arrivals_at(sc, [0] * 30, n_slots=6), x, Scripted(zero, -1, core={1: x * 0, 4: x * 0}), seed=0)
     assert res.on_time == 30 and res.counters["core_removed"] == 1
     with pytest.raises(DecisionError, match="over capacity"):  # ES1 holds 100 cpu / 1 per instance
-        simulate(sc, arrivals_at(sc, [0], n_slots=2), x, Resizing(zero, -1, {0: x * 101}), seed=0)
+        simulate(sc, arrivals_at(sc, [0], n_slots=2), x, Scripted(zero, -1, core={0: x * 101}), seed=0)

@@ -17,8 +17,6 @@ shed and saves where a lull leaves instances idle.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 __all__ = ["CoreResizer"]
@@ -54,7 +52,6 @@ class CoreResizer:
             per = np.where(uses > 0, work[None, :] / (np.asarray(rho, float)[None, :] * rate[None, :]), 0.0)
         self.per = np.nan_to_num(per, nan=0.0, posinf=0.0)
         self.used = uses.any(axis=0)
-        self.resized = 0
 
     def observe(self, t: int, types) -> None:
         """Record the task types that arrived in slot ``t`` (every arrival, admitted or not)."""
@@ -102,13 +99,4 @@ class CoreResizer:
                 x[v, m] -= 1
                 idle[v, m] -= 1
                 d += 1
-        self.resized += 1
         return x
-
-
-def pool_size(core_x) -> np.ndarray:
-    """(M,) instances per MS of core counts (V, M)."""
-    return np.asarray(core_x, dtype=np.int64).sum(axis=0)
-
-
-_ = math  # (kept for readers: ⌈·⌉ above is np.ceil)

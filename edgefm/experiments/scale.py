@@ -72,17 +72,16 @@ def scale_table(networks=NETWORKS, seeds=(0,), methods=("proposed", "lbrr"), n_s
                 solver = REGISTRY[method].placement
                 if solver not in placements:
                     t0 = time.perf_counter()
+                    sized = sc.load
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", TimeLimitWarning)
                         if solver in PLAN_SOLVERS:  # the provisioning program E24, pilot-calibrated (E28)
                             from .calibrate import calibrated_plan
 
                             p = calibrated_plan(sc, gap=max(gap, 1e-3), survivable=PLAN_SOLVERS[solver])
-                            sized = sc.load
                         else:
                             try:
                                 p = place(sc, solver=solver, variant=variant, gap=gap, time_limit=time_limit)
-                                sized = sc.load
                             except InfeasibleError:  # overloaded whatever the method: sized for the largest load
                                 p, sized = core_placement(sc, solver, variant, time_limit)  # that fits (runner)
                         placements[solver] = (p, time.perf_counter() - t0, sized)

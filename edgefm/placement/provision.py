@@ -404,16 +404,24 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
         if isinstance(spread, str):
             return _auto_spread(scenario, core, e, solver, time_limit, float(gap), n1, opts)
         share = None if spread is None else float(spread)
-        return _provision(scenario, core, e, solver, time_limit, float(gap), share, n1, opts)
+        return _provision(scenario, core, e, solver, time_limit, float(gap), share, n1, opts, True)
 
     if survivable and cx is None:
         # N-1 core counts; then the light pools and admission of those counts with every node up (the
         # controller re-solves the admission when a node fails, E27), so N-1 never thins normal operation
         n1 = solve_spread(None, True)
         run = solve_spread(tuple(map(tuple, np.asarray(n1.x, int))), False)
-        return replace(run, info={**run.info, "survivable": True, "n1_alpha": n1.alpha,
-                                  "n1_admit_share": n1.admit_share, "spread": n1.info.get("spread", spread)})
-    return solve_spread(cx, bool(survivable))
+        out = replace(run, info={**run.info, "survivable": True, "n1_alpha": n1.alpha,
+                                 "n1_admit_share": n1.admit_share, "spread": n1.info.get("spread", spread)})
+    else:
+        out = solve_spread(cx, bool(survivable))
+    if out.info["dropped_classes"]:
+        from ..errors import ScenarioWarning
+
+        warnings.warn(f"{scenario.name}: the nodes cannot host every stage of {out.info['dropped_classes']} "
+                      "(user, task type) classes within their deadlines at once; the plan admits none of their "
+                      "tasks", ScenarioWarning, stacklevel=2)
+    return out
 
 
 def _auto_spread(scenario, cx, eps, solver, time_limit, gap, survivable, opts=(None, False)) -> Provision:
@@ -422,28 +430,22 @@ def _auto_spread(scenario, cx, eps, solver, time_limit, gap, survivable, opts=(N
     A tier that cannot give every on-time class a host for each stage (the spread rows leave some
     core MS too few nodes) is skipped; when every tier is, the plan has no spread limit
     (``info["spread"] = None``) and, if even that must leave classes out, says how many
-    (``info["dropped_classes"]``, with a :class:`~edgefm.errors.ScenarioWarning`)."""
-    from ..errors import InfeasibleError, ScenarioWarning
+    (``info["dropped_classes"]``; :func:`provision` warns)."""
+    from ..errors import InfeasibleError
 
     if cx is not None:  # core counts given: the spread rows (core MSs only) do not apply
-        return _provision(scenario, cx, eps, solver, time_limit, gap, float(SPREAD_TIERS[-1]), survivable, opts)
+        return _provision(scenario, cx, eps, solver, time_limit, gap, float(SPREAD_TIERS[-1]), survivable, opts, True)
     tried = []
     for s in SPREAD_TIERS:
         try:
             p = _provision(scenario, cx, eps, solver, time_limit, gap, float(s), survivable, opts)
         except InfeasibleError:
             continue
-        if p.info["dropped_classes"]:
-            continue
         tried.append((s, p))
         if p.admit_share >= 1 - 1e-9:  # every task admitted: no looser tier admits more
             break
     if not tried:
-        p = _provision(scenario, cx, eps, solver, time_limit, gap, None, survivable, opts)
-        if p.info["dropped_classes"]:
-            warnings.warn(f"{scenario.name}: the nodes cannot host every stage of {p.info['dropped_classes']} "
-                          "(user, task type) classes within their deadlines at once; the plan admits none of their "
-                          "tasks", ScenarioWarning, stacklevel=3)
+        p = _provision(scenario, cx, eps, solver, time_limit, gap, None, survivable, opts, True)
         return replace(p, info={**p.info, "spread": None})
     loose = tried[-1][1]
     s, best = next((s, p) for s, p in tried if p.admit_share >= loose.admit_share * (1 - 1e-9) - 1e-12)
@@ -452,16 +454,17 @@ def _auto_spread(scenario, cx, eps, solver, time_limit, gap, survivable, opts=(N
 
 @lru_cache(maxsize=64)
 def _provision(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivable=False,
-               opts=(None, False)) -> Provision:
+               opts=(None, False), drop: bool = False) -> Provision:
     with warnings.catch_warnings():
-        return _solve(scenario, core_x, eps, solver, time_limit, gap, spread, survivable, opts)
+        return _solve(scenario, core_x, eps, solver, time_limit, gap, spread, survivable, opts, drop)
 
 
 def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivable=False,
-           opts=(None, False), soft: bool = False) -> Provision:
+           opts=(None, False), drop: bool = False, soft: bool = False) -> Provision:
     """E24 as in the module doc. ``soft``: each on-time class's reach rows hold only if the class is
-    admitted (a binary z per class, and a type admits at most the rate of its admitted classes); used
-    when the nodes cannot hold a host for every stage of every on-time class at once."""
+    admitted (a binary z per class, and a type admits at most the rate of its admitted classes). With
+    ``drop``, a program whose reach rows cannot all hold (the nodes cannot host every stage of every
+    on-time class at once) is solved again ``soft``; without it, it raises InfeasibleError."""
     t0 = time.perf_counter()
     sc = scenario
     U, N, M, V = sc.n_users, sc.n_types, sc.n_ms, sc.n_nodes
@@ -635,7 +638,7 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
                 repair_stop = "pins infeasible"
                 rnd -= 1
                 break
-            if first.status == "infeasible" and not soft:
+            if first.status == "infeasible" and drop and not soft:
                 # the nodes cannot hold a host for every stage of every on-time class at once: let the
                 # program choose which classes to admit
                 return _solve(scenario, core_x, eps, solver, budget_s, gap, spread, survivable, opts, soft=True)

@@ -87,15 +87,14 @@ def dispatch_core(waiting, ids, ci_busy, ci_up, ci_node, st_rdy, now, dt, base, 
             na += 1
     if na == 0:
         return w, np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
-    svc_min = base * min_scale
-    tot = 0.0
-    for a in range(na):
-        k = avail[a]
-        tot += end - (busy[k] if busy[k] > now else now)
-    if hold:
+    if hold:  # a held stage is skipped, not a stop: every waiting stage may be tried
         n = len(w)
-    else:
-        n = min(len(w), na + int(tot / svc_min) + 1)
+    else:  # no more stages than the instances' free time in the slot can start
+        tot = 0.0
+        for a in range(na):
+            k = avail[a]
+            tot += end - (busy[k] if busy[k] > now else now)
+        n = min(len(w), na + int(tot / (base * min_scale)) + 1)
     ev_s = np.empty(n, np.int64)
     ev_g = np.empty(n, np.int64)
     ev_b = np.empty(n, np.int64)

@@ -8,7 +8,8 @@ The paper places the core tier once (E14); a controller may also ask for other c
 * an added instance joins its MS's pool for dispatch from the next slot on, after a start-up of
   ``core_startup_ms`` (engine option, default 0: the model has no cold-start time), and pays the
   deployment cost c_dp of E6 once, then the upkeep c_mt of every slot in which it exists;
-* the node must be up and hold the new instances beside its core and light instances (E8).
+* the node must be up and hold the new instances beside its current core instances (those this decision
+  removes included) and this slot's light instances (E8).
 """
 from __future__ import annotations
 
@@ -44,6 +45,18 @@ def resize_core(eng, want, t: int, now: float, node_up, light_use, startup_ms: f
     if (want < 0).any():
         raise DecisionError(f"slot {t}: negative core instance count")
     cur = eng.core_x
+    add = np.maximum(want - cur, 0)
+    adds_on = add.sum(axis=1) > 0
+    down = adds_on & ~np.asarray(node_up, bool)
+    if down.any():
+        v = int(np.flatnonzero(down)[0])
+        raise DecisionError(f"slot {t}: core instances added on node {sc.nodes[v].name}, which is down")
+    # E8 with the additions on top of the current core: a removal asked in the same decision may be clamped
+    over = (cur + add) @ sc.demand + light_use - sc.capacity
+    bad = (over > 1e-9) & adds_on[:, None]
+    if bad.any():
+        v = int(np.argwhere(bad)[0][0])
+        raise DecisionError(f"slot {t}: node {sc.nodes[v].name} over capacity (E8) after adding core instances")
     removed = 0
     for v, m in zip(*np.nonzero(want < cur)):
         ids = np.flatnonzero(eng.ci_alive & (eng.ci_node == v) & (eng.ci_ms == m))
@@ -52,12 +65,6 @@ def resize_core(eng, want, t: int, now: float, node_up, light_use, startup_ms: f
         eng.ci_alive[drop] = False
         eng.ci_up[drop] = False
         removed += len(drop)
-    add = np.maximum(want - cur, 0)
-    down = add.sum(axis=1) > 0
-    down &= ~np.asarray(node_up, bool)
-    if down.any():
-        v = int(np.flatnonzero(down)[0])
-        raise DecisionError(f"slot {t}: core instances added on node {sc.nodes[v].name}, which is down")
     nodes, mss = np.nonzero(add)
     reps = add[nodes, mss]
     new_node, new_ms = np.repeat(nodes, reps), np.repeat(mss, reps)
@@ -75,11 +82,5 @@ def resize_core(eng, want, t: int, now: float, node_up, light_use, startup_ms: f
         eng.core_x = x
         eng.core_use = x @ sc.demand
         eng.core_by_ms = {m: np.flatnonzero(eng.ci_alive & (eng.ci_ms == m)) for m in range(M)}
-    if k:
-        over = eng.core_use + light_use - sc.capacity
-        bad = (over > 1e-9) & (add.sum(axis=1) > 0)[:, None]
-        if bad.any():
-            v, r = np.argwhere(bad)[0]
-            raise DecisionError(f"slot {t}: node {sc.nodes[v].name} over capacity (E8) after adding core instances")
     c_dp = np.array([m.cost_deploy for m in sc.microservices])
     return k, removed, float((add * c_dp[None, :]).sum())
