@@ -13,13 +13,12 @@ from __future__ import annotations
 
 import importlib
 
+from ._version import __version__
 from .errors import (DecisionError, EdgeFMError, InfeasibleError, ScenarioError, SimulationError, SolverError,
                      TimeLimitWarning)
 from .paths import data_path
 from .rng import as_generator, stream, streams
 from .scenario import Scenario, ScenarioSpec, load_scenario, load_spec, sample_scenario
-
-__version__ = "0.1.0"
 
 # name -> module holding it; imported lazily on first attribute access
 _LAZY = {

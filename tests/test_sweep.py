@@ -91,7 +91,7 @@ def test_key_changes_with_version(tiny, monkeypatch):
 
     c = sw.cells(tiny)[0]
     k = sw.cell_key(c)
-    monkeypatch.setattr(edgefm, "__version__", "999.0")
+    monkeypatch.setattr(edgefm._version, "__version__", "999.0")
     assert sw.cell_key(c) != k
 
 

@@ -23,7 +23,7 @@ COMMANDS = (validate, reproduce, place, orlib, simulate, sweep)
 
 def build_parser() -> Parser:
     """The ``edgefm`` argument parser with every sub-command (its errors raise ``UsageError``)."""
-    from .. import __version__
+    from .._version import __version__
 
     p = Parser(prog="edgefm", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"edgefm {__version__}")

@@ -26,7 +26,7 @@ PLAN_SOLVERS = {"edgefm": False, "edgefm-n1": True}
 def _disk_key(scenario, solver, variant, time_limit) -> str:
     import hashlib
 
-    from .. import __version__
+    from .._version import __version__
 
     tag = ""
     if solver in PLAN_SOLVERS:

@@ -284,7 +284,7 @@ def cells(spec: SweepSpec, quick: bool = False) -> list[dict]:
     seeds, methods, loads = q.get("seeds", spec.seeds), q.get("methods", spec.methods), q.get("loads", spec.loads)
     overrides = [dict(o, horizon_slots=q["horizon_slots"]) if "horizon_slots" in q else dict(o)
                  for o in spec.overrides]
-    from .. import __version__
+    from .._version import __version__
 
     raw = Path(spec.scenario).read_bytes()
     sha, text = hashlib.sha256(raw).hexdigest(), raw.decode("utf-8")
@@ -311,7 +311,7 @@ def cell_key(cell: dict) -> str:
     str
         64 hexadecimal digits.
     """
-    from .. import __version__
+    from .._version import __version__
 
     conf = {k: v for k, v in cell.items() if k not in ("scenario", "scenario_text")}
     conf["scenario_name"] = Path(cell["scenario"]).name
@@ -376,7 +376,7 @@ def run_cell(cell: dict) -> dict:
     _one_thread()
     import importlib
 
-    from .. import __version__
+    from .._version import __version__
     from ..scenario.sample import sample_scenario
 
     want = cell.get("edgefm_version", __version__)
