@@ -2,6 +2,7 @@
 import json
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -211,19 +212,19 @@ def test_failure_rehomes_light_and_resolves_admission():
     r = run_method(sc, "edgefm", seed=0, failures=[Failure(node=v, at_ms=50.0)])
     assert r.arrivals == r.on_time + r.late + r.unfinished + r.shed
     assert r.on_time_ratio > 0.5  # light MSs keep a host: the run does not stall after the failure
-    ctrl = REGISTRY["edgefm"].make(plan=p)
+    ctrl = REGISTRY["edgefm"].make(plan=p, recover=False)  # E27 alone (E32 is tested in test_recover.py)
     from edgefm.control.base import RunContext
     ctx = RunContext(scenario=sc, network=None, core_x=p.x, n_tasks=0, task_type=np.zeros(0, int),
                      task_arrival_ms=np.zeros(0), task_deadline_ms=np.zeros(0), rng=np.random.default_rng(0))
     ctrl.reset(ctx)
     up = np.ones(sc.n_nodes, bool)
     up[v] = False
-    ctrl._on_failure(up)
+    ctrl._on_failure(SimpleNamespace(node_up=up))
     assert (ctrl.base[v] == 0).all()
     assert ctrl.base.sum() == p.light_x.sum()  # every lost light instance found room elsewhere
     assert ((ctrl.base @ sc.demand) <= sc.capacity - p.x @ sc.demand + 1e-9).all()
     assert (ctrl.p_admit <= ctrl.plan_admit + 1e-12).all()
-    ctrl._on_failure(np.ones(sc.n_nodes, bool))  # recovery restores the plan
+    ctrl._on_failure(SimpleNamespace(node_up=np.ones(sc.n_nodes, bool)))  # recovery restores the plan
     assert np.array_equal(ctrl.base, p.light_x) and np.array_equal(ctrl.p_admit, ctrl.plan_admit)
 
 
@@ -233,7 +234,7 @@ def test_rehoming_leaves_room_for_elastic_instances():
 
     sc = _paper(1000, 1.0, T=100)
     p = provision(sc, survivable=True)
-    ctrl = REGISTRY["edgefm+n1"].make(plan=p)
+    ctrl = REGISTRY["edgefm+n1"].make(plan=p, recover=False)
     ctx = RunContext(scenario=sc, network=None, core_x=p.x, n_tasks=0, task_type=np.zeros(0, int),
                      task_arrival_ms=np.zeros(0), task_deadline_ms=np.zeros(0), rng=np.random.default_rng(0))
     ctrl.reset(ctx)
@@ -245,7 +246,7 @@ def test_rehoming_leaves_room_for_elastic_instances():
                 free[v] -= sc.demand[m]
     up = np.ones(sc.n_nodes, bool)
     up[sc.node_index("ES1")] = False
-    ctrl._on_failure(up)
+    ctrl._on_failure(SimpleNamespace(node_up=up))
     used = p.x @ sc.demand + (ctrl.base + np.where(up[:, None], ctrl.extra, 0)) @ sc.demand
     assert (used <= sc.capacity + 1e-9).all()
     assert ctrl.base.sum() < p.light_x.sum()  # no room was left: some lost instances stay lost

@@ -1,4 +1,4 @@
-"""``edgefm``: the project's own tier-2 controller (docs/model.md, E25–E27; notebook 10).
+"""``edgefm``: the project's own tier-2 controller (docs/model.md, E25–E27, E29–E32; notebook 10).
 
 It runs on the plan of :func:`edgefm.placement.provision.provision` (E24): the core
 placement, a standing pool of light instances sized from their queues, and the rate
@@ -17,9 +17,12 @@ placement, a standing pool of light instances sized from their queues, and the r
    cannot be on time; its task is shed so that it stops taking instances from tasks
    that can;
 3. **keeps the light pool** (E27): the planned instances stay up (no teardown, no
-   redeployment cost); when a node fails its light instances are re-homed on the up nodes and
-   the admission shares are re-solved: the most tasks per type that the surviving core pools
-   serve at their planned utilisations (a linear program over the types); when the waiting light work of an MS would not finish within its
+   redeployment cost); when a node fails the controller re-plans on the surviving nodes (E32,
+   option ``recover``, :mod:`edgefm.control.recover`: E24 again, every surviving core instance
+   kept, the core instances and light pools it adds started as room allows), or without it
+   re-homes the light instances on the up nodes and re-solves the admission shares: the most
+   tasks per type that the surviving core pools serve at their planned utilisations (a linear
+   program over the types); when the waiting light work of an MS would not finish within its
    budget, one instance is added on the hosting or nearest node with room, and kept
    ``keep_alive`` slots after it was last busy;
 4. **routes** every waiting light stage to the hosting node where it would finish
@@ -99,6 +102,11 @@ class EdgeFMController:
         is up; 0 (default): the core tier stays as planned.
     resize_window : int
         Slots of the rate estimate of E31.
+    recover : bool
+        Re-plan after a node failure (E32, :mod:`edgefm.control.recover`): solve E24 again on the
+        surviving nodes, keeping every surviving core instance, and start the core instances and
+        light pools it adds (default). False: the core tier stays as planned and only the light
+        pools are re-homed and the admission thinned (E27).
     eps : float or None
         ε of the plan's queue sizing (E22–E23); ``None`` sizes from the mean.
     survivable : bool
@@ -113,7 +121,7 @@ class EdgeFMController:
     def __init__(self, admission: bool = True, shed_hopeless: bool = True, elastic: bool | str = "auto",
                  keep_alive: int = 20, eps: float | None = 0.05, plan=None, headroom: bool = False,
                  window: int = 5, survivable: bool = False, localise: bool = True, hold_core: bool = True,
-                 resize: int = 0, resize_window: int = 50):
+                 resize: int = 0, resize_window: int = 50, recover: bool = True):
         if isinstance(elastic, str) and elastic != "auto":
             raise ValueError(f"elastic must be True, False or 'auto', got {elastic!r}")
         self.admission, self.shed_hopeless = bool(admission), bool(shed_hopeless)
@@ -126,6 +134,7 @@ class EdgeFMController:
         if int(resize) < 0 or int(resize_window) < 1:
             raise ValueError(f"resize must be >= 0 slots and resize_window >= 1, got {resize!r}, {resize_window!r}")
         self.resize, self.resize_window = int(resize), int(resize_window)
+        self.recover = bool(recover)
         self.keep_alive = int(keep_alive)
         self.eps = None if eps is None else float(eps)
         self._plan = plan
@@ -149,6 +158,9 @@ class EdgeFMController:
         self.plan_light = np.asarray(plan.light_x, dtype=np.int64)
         self.base = self.plan_light
         self.core_x = np.asarray(ctx.core_x, dtype=np.int64)
+        self.core_x0 = self.core_x
+        self._core_target = None  # E32: core counts to move to (started as room allows)
+        self.recoveries = []  # E32: one record per re-plan
         self._up_key = None
         self.extra_until = np.zeros_like(self.base)  # slot until which added instances are kept
         self.extra = np.zeros_like(self.base)
@@ -291,11 +303,13 @@ class EdgeFMController:
                 out.append(tk[late])
         return np.unique(np.concatenate(out)) if out else np.empty(0, np.int64)
 
-    def _on_failure(self, node_up: np.ndarray) -> None:
+    def _on_failure(self, state: State) -> None:
         """E27 under failures: when the set of up nodes changes, re-home the light instances of the
         down nodes onto up nodes (a node already hosting the MS first, else the one with the most
         room) and re-solve the admitted rate per type: maximise Σ_n α'_n subject to α'_n ≤ α_n and
-        a_m Σ_{n ∋ m} α'_n ≤ ρ_m f̄_m (surviving instances of m) for every core MS."""
+        a_m Σ_{n ∋ m} α'_n ≤ ρ_m f̄_m (surviving instances of m) for every core MS. With ``recover``,
+        E32 replaces both: the re-plan of :func:`~edgefm.control.recover.recovery_plan`."""
+        node_up = state.node_up
         key = tuple(node_up.tolist())
         if key == self._up_key:
             return
@@ -303,6 +317,10 @@ class EdgeFMController:
         sc = self.sc
         if node_up.all():
             self.base, self.p_admit = self.plan_light, self.plan_admit
+            if self.recoveries:  # back to the original core counts (added instances go as they fall idle)
+                self._core_target = self.core_x0
+            return
+        if self.recover and self._recover(state):
             return
         base = np.where(node_up[:, None], self.plan_light, 0)
         lost = (self.plan_light - base).sum(axis=0)
@@ -333,6 +351,59 @@ class EdgeFMController:
         kept = res.x if res.status == 0 else np.zeros(sc.n_types)
         factor = np.where(alpha > 0, kept / np.where(alpha > 0, alpha, 1.0), 1.0)
         self.p_admit = self.plan_admit * np.clip(factor, 0.0, 1.0)[None, :]
+
+    def _recover(self, state: State) -> bool:
+        """E32: re-plan on the surviving nodes; False when the program has no plan (E27 then applies)."""
+        import time
+
+        from ..errors import EdgeFMError
+        from .recover import recovery_plan
+
+        t0 = time.perf_counter()
+        alive = self._alive(state)
+        try:
+            rp = recovery_plan(self.sc, alive, state.node_up, eps=self.eps)
+        except EdgeFMError:
+            return False
+        up = state.node_up[:, None]
+        self._core_target = np.where(up, np.asarray(rp.x, dtype=np.int64), alive)
+        self.base = np.where(up, np.asarray(rp.light_x, dtype=np.int64), 0)
+        self.p_admit = np.asarray(rp.admit, float)
+        self.recoveries.append(dict(slot=int(state.t), seconds=time.perf_counter() - t0, status=rp.status,
+                                    admit_share=float(rp.admit_share),
+                                    added=int((self._core_target - alive).clip(min=0).sum())))
+        return True
+
+    def _alive(self, state: State) -> np.ndarray:
+        """Core counts (V, M) of the instances alive now (those on down nodes included)."""
+        core = state.core
+        x = np.zeros_like(self.core_x)
+        np.add.at(x, (core.inst_node[core.inst_alive], core.inst_ms[core.inst_alive]), 1)
+        return x
+
+    def _start_core(self, state: State):
+        """E32: the core counts to ask for this slot (None when there is nothing to change)."""
+        from .recover import staged_counts
+
+        x = self._alive(state)
+        if np.array_equal(x, self._core_target):
+            self._core_target = None
+            return None
+        new = staged_counts(self._core_target, x, state.free_capacity, self.sc.demand)
+        self.core_x = new
+        self.free0 = self.sc.capacity - new @ self.sc.demand
+        return None if np.array_equal(new, x) else new
+
+    def _fit_light(self, counts: np.ndarray, busy: np.ndarray, node_up: np.ndarray) -> np.ndarray:
+        """Light counts (in place) trimmed to the room the core leaves (E8): instances beyond the busy
+        ones go, the largest first, on a node where a re-plan's core additions came first."""
+        dem = self.sc.demand
+        over = (counts @ dem - np.where(node_up[:, None], self.free0, 0.0) > 1e-9).any(axis=1)
+        for v in np.flatnonzero(over).tolist():
+            for m in np.argsort(-dem.sum(axis=1), kind="stable").tolist():
+                while counts[v, m] > busy[v, m] and (counts[v] @ dem > self.free0[v] + 1e-9).any():
+                    counts[v, m] -= 1
+        return counts
 
     def _light_counts(self, state: State) -> np.ndarray:
         """E27: planned pool, busy instances, and elastic additions with keep-alive."""
@@ -424,7 +495,8 @@ class EdgeFMController:
         return added
 
     def decide(self, state: State) -> Decision:
-        self._on_failure(state.node_up)
+        self._on_failure(state)
+        core = self._start_core(state) if self._core_target is not None else None
         shed = []
         if self.admission:
             a = self._admit(state)
@@ -435,11 +507,15 @@ class EdgeFMController:
             self.shed_hopeless_count += len(h)
             shed.extend(h.tolist())
         counts = self._light_counts(state)
+        if self.recoveries:
+            counts = self._fit_light(counts, state.busy_counts, state.node_up)
         gone = np.isin(state.stage_task, np.array(shed, dtype=np.int64)) if shed else None
         route = route_earliest_finish(state, self.sc, counts, self.y, self.service, gone)
         if self.localise and state.n_waiting and self._localise(state, counts, route, gone):
             route = route_earliest_finish(state, self.sc, counts, self.y, self.service, gone)
-        core = self._resize(state, counts) if self.resizer is not None else None
+        if self.resizer is not None:
+            sized = self._resize(state, counts)  # observes every slot's arrivals
+            core = sized if core is None else core
         return Decision(light_counts=counts, parallelism=self.y, route=route,
                         shed=np.array(shed, dtype=np.int64) if shed else None, core_counts=core)
 

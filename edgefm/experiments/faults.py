@@ -67,8 +67,12 @@ def placement_summary(scenario, placements: dict) -> "pd.DataFrame":
 
 
 def run_one(scenario, x, node: int | None, seed: int, fail_slot: int, n_slots: int, window: int,
-            method: str = "proposed") -> tuple[dict, list[dict]]:
+            method: str = "proposed", overrides: dict | None = None,
+            core_startup_ms: float = 0.0) -> tuple[dict, list[dict]]:
     """One run (failure of ``node`` at ``fail_slot``, or none) → (run row, window rows).
+
+    ``overrides`` are controller parameters and ``core_startup_ms`` the start-up of core instances
+    added during the run (both as in :func:`~edgefm.experiments.runner.run_method`).
 
     The run row carries the on-time ratio overall / before / after the failure slot, ``n_lost_jobs``,
     the conservation terms, and ``stages_after_failure``: stages that finish on the failed node after
@@ -81,7 +85,8 @@ def run_one(scenario, x, node: int | None, seed: int, fail_slot: int, n_slots: i
     dt = scenario.slot_ms
     arr = poisson_arrivals(scenario, seed, n_slots=n_slots)
     fails = [] if node is None else [Failure(node=int(node), at_ms=fail_slot * dt)]
-    res = run_method(scenario, method, seed, arrivals=arr, placement=_plan(x), failures=fails, keep_stages=True)
+    res = run_method(scenario, method, seed, arrivals=arr, placement=_plan(x), failures=fails, keep_stages=True,
+                     overrides=overrides, core_startup_ms=core_startup_ms)
     st = res.stages
     slot = np.asarray(st["task_slot"])
     ok = res.task_latency <= np.asarray(st["task_deadline"]) + _TOL
@@ -98,6 +103,7 @@ def run_one(scenario, x, node: int | None, seed: int, fail_slot: int, n_slots: i
                on_time_after=float(ok[after].mean()) if after.any() else np.nan,
                unfinished_after=int(np.count_nonzero(after & ~np.isfinite(res.task_latency) & ~shed)),
                n_lost_jobs=int(res.counters.get("lost_jobs", 0)), stages_after_failure=bad,
+               core_added=int(res.counters.get("core_added", 0)),
                slots_match_arrivals=bool(np.array_equal(np.sort(slot), np.sort(arr.slot))),
                cost_total=res.cost_total, latency_p95=res.latency_ms["p95"], wall_s=res.wall_s)
     wins = []
@@ -116,9 +122,18 @@ def _plan(p):
 
 def _job(args):
     scenario, pname, x, label, node, seed, fail_slot, n_slots, window, method = args
-    row, wins = run_one(scenario, x, node, seed, fail_slot, n_slots, window, method)
+    name, over, run_opts = _variant(method)
+    row, wins = run_one(scenario, x, node, seed, fail_slot, n_slots, window, name, over, **run_opts)
     tag = dict(placement=pname, failed=label)
     return {**tag, **row}, [{**tag, **w} for w in wins]
+
+
+def _variant(method):
+    """``name`` or ``(name, overrides)`` or ``(name, overrides, run options)`` → the three parts."""
+    if isinstance(method, str):
+        return method, None, {}
+    name, over, *opts = method
+    return name, dict(over or {}), dict(opts[0]) if opts else {}
 
 
 def fault_runs(scenario, placements: dict, nodes, seeds=(0,), fail_slot: int = 400, n_slots: int = 1000,
@@ -136,7 +151,8 @@ def fault_runs(scenario, placements: dict, nodes, seeds=(0,), fail_slot: int = 4
     seeds : sequence of int
         Arrival / service seeds (paired: every placement sees the same arrivals per seed).
     method : str or dict of str → str
-        The tier-2 method of every placement, or per placement name (default ``proposed``).
+        The tier-2 method of every placement, or per placement name (default ``proposed``); a method
+        may also be ``(name, overrides)`` or ``(name, overrides, {"core_startup_ms": ...})``.
     fail_slot : int
         The failure takes effect at this slot boundary.
     n_slots : int
@@ -185,7 +201,8 @@ def fault_runs(scenario, placements: dict, nodes, seeds=(0,), fail_slot: int = 4
 
 
 def method_fault_runs(scenario, methods, nodes, seeds=(0,), fail_slot: int = 400, n_slots: int = 1000,
-                      window: int = 50, workers: int | None = 0, time_limit: float | None = 60.0):
+                      window: int = 50, workers: int | None = 0, time_limit: float | None = 60.0,
+                      variants: dict | None = None):
     """Every method on its own core placement, one failed node per run (plus no failure).
 
     The methods' comparison under one failure: each method places its core as it would without a
@@ -201,15 +218,25 @@ def method_fault_runs(scenario, methods, nodes, seeds=(0,), fail_slot: int = 400
         As in :func:`fault_runs`.
     time_limit : float, optional
         Seconds per placement solve (see :func:`edgefm.experiments.runner.core_placement`).
+    variants : dict of str → tuple, optional
+        Further rows: label → ``(method, overrides)`` or ``(method, overrides, {"core_startup_ms": ms})``,
+        run on that method's own placement (e.g. a controller option switched off).
 
     Returns
     -------
     runs, windows : DataFrame
-        As in :func:`fault_runs`, the ``placement`` column naming the method.
+        As in :func:`fault_runs`, the ``placement`` column naming the method (or variant).
     """
     from ..control import REGISTRY
     from .runner import core_placement
 
-    placements = {m: core_placement(scenario, REGISTRY[m].placement, None, time_limit)[0] for m in methods}
+    spec = {m: m for m in methods}
+    spec.update(variants or {})
+    placements = {}
+    for label, meth in spec.items():
+        name = _variant(meth)[0]
+        if name not in REGISTRY:
+            raise ValueError(f"variant {label!r}: unknown method {name!r}")
+        placements[label] = core_placement(scenario, REGISTRY[name].placement, None, time_limit)[0]
     return fault_runs(scenario, placements, nodes, seeds=seeds, fail_slot=fail_slot, n_slots=n_slots,
-                      window=window, method={m: m for m in methods}, workers=workers)
+                      window=window, method=spec, workers=workers)

@@ -132,7 +132,8 @@ def core_placement(scenario, solver="scip", variant: str | None = None, time_lim
 
 def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_slots: int | None = None,
                failures=(), placement=None, variant: str | None = None, overrides: dict | None = None,
-               time_limit: float | None = 60.0, keep_stages: bool = False) -> RunResult:
+               time_limit: float | None = 60.0, keep_stages: bool = False,
+               core_startup_ms: float = 0.0) -> RunResult:
     """Simulate ``method`` on ``scenario`` with the arrivals of ``seed``.
 
     Parameters
@@ -159,6 +160,9 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
     keep_stages : bool
         Keep per-stage start/finish/node arrays in ``RunResult.stages`` (for
         Gantt views; see :mod:`edgefm.sim.tables`).
+    core_startup_ms : float
+        Start-up time of a core instance a controller adds during the run (E31, E32; the model
+        itself has none, docs/model.md §6.6): it serves from the next slot after this many ms.
 
     Returns
     -------
@@ -189,14 +193,20 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
     if REGISTRY[method].placement in PLAN_SOLVERS and hasattr(placement, "light_x") and "plan" not in overrides:
         overrides["plan"] = placement  # the controller runs on the plan it was placed with
     ctrl = make_controller(method, scenario, **overrides)
-    res = simulate(scenario, arr, x, ctrl, seed=seed, failures=failures, options={"keep_stages": keep_stages})
+    if not (np.isfinite(core_startup_ms) and core_startup_ms >= 0):
+        raise ValueError(f"core_startup_ms must be a finite number >= 0, got {core_startup_ms!r}")
+    options = {"keep_stages": keep_stages}
+    if core_startup_ms:
+        options["core_startup_ms"] = float(core_startup_ms)
+    res = simulate(scenario, arr, x, ctrl, seed=seed, failures=failures, options=options)
     extra = {"placement_status": getattr(placement, "status", "given"),
              "placement_seconds": float(getattr(placement, "seconds", 0.0)),
              "placement_load": float(sized_for),
              "total_wall_s": time.perf_counter() - t0}
     if hasattr(ctrl, "shed_admission"):
         extra.update(shed_admission=int(ctrl.shed_admission), shed_hopeless=int(ctrl.shed_hopeless_count),
-                     plan_admit_share=float(ctrl.plan.admit_share), localised=int(getattr(ctrl, "localised", 0)))
+                     plan_admit_share=float(ctrl.plan.admit_share), localised=int(getattr(ctrl, "localised", 0)),
+                     replans=len(getattr(ctrl, "recoveries", ())))
     if getattr(ctrl, "unservable_ms", None) is not None:
         extra["literal_unservable_tasks"] = int(ctrl.unservable_tasks)
     fb = getattr(ctrl, "fallback_uses", None)

@@ -329,7 +329,7 @@ def _ladder(ms, eps, strict, relaxed, size) -> tuple[float, int]:
 
 def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", time_limit: float | None = 300.0,
               gap: float = 1e-3, spread: float | str | None = "auto", survivable: bool = False,
-              occupancy=None, strict_eps: bool = False) -> Provision:
+              occupancy=None, strict_eps: bool = False, core_floor=None) -> Provision:
     """Solve the ``edgefm`` provisioning program E24 (module doc).
 
     Parameters
@@ -363,6 +363,9 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
         wait on an instance already dispatched to, measured by a pilot run,
         :func:`edgefm.experiments.calibrate.calibrated_plan`); a core pool then serves
         ρ_m f̄_m / κ_m per instance. Light entries are ignored. Default: 1 everywhere.
+    core_floor : array (V, M) of int, optional
+        At least these core counts (instances that already run, E32: the re-plan after a failure
+        keeps every surviving core instance and adds to it). Not with ``core_x`` or ``survivable``.
     strict_eps : bool
         Raise :class:`~edgefm.errors.InfeasibleError` when a pool cannot meet its budget at ε;
         by default its ε is doubled until it can (at most 0.5) and ``info["eps_relaxed"]`` names
@@ -397,14 +400,23 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
         k = np.where(np.asarray(scenario.is_core), k, 1.0)
         occ = None if (k == 1.0).all() else tuple(float(v) for v in k)
     opts = (occ, bool(strict_eps))
+    floor = None
+    if core_floor is not None:
+        if cx is not None or survivable:
+            raise ValueError("core_floor cannot be combined with core_x or survivable")
+        fl = np.asarray(core_floor)
+        if fl.shape != (scenario.n_nodes, scenario.n_ms) or (fl < 0).any():
+            raise ValueError(f"core_floor must be ({scenario.n_nodes}, {scenario.n_ms}) counts >= 0, got shape {fl.shape}")
+        fl = np.where(np.asarray(scenario.is_core)[None, :], fl, 0).astype(int)
+        floor = tuple(map(tuple, fl)) if fl.any() else None
     if isinstance(spread, str) and spread != "auto":
         raise ValueError(f"spread must be a share in (0, 1], 'auto' or None, got {spread!r}")
 
     def solve_spread(core, n1):
         if isinstance(spread, str):
-            return _auto_spread(scenario, core, e, solver, time_limit, float(gap), n1, opts)
+            return _auto_spread(scenario, core, e, solver, time_limit, float(gap), n1, opts, floor)
         share = None if spread is None else float(spread)
-        return _provision(scenario, core, e, solver, time_limit, float(gap), share, n1, opts, True)
+        return _provision(scenario, core, e, solver, time_limit, float(gap), share, n1, opts, True, floor)
 
     if survivable and cx is None:
         # N-1 core counts; then the light pools and admission of those counts with every node up (the
@@ -424,7 +436,8 @@ def provision(scenario, core_x=None, eps: float = 0.05, solver: str = "scip", ti
     return out
 
 
-def _auto_spread(scenario, cx, eps, solver, time_limit, gap, survivable, opts=(None, False)) -> Provision:
+def _auto_spread(scenario, cx, eps, solver, time_limit, gap, survivable, opts=(None, False),
+                 floor=None) -> Provision:
     """``spread="auto"``: tightest tier of :data:`SPREAD_TIERS` that admits as much as the loosest.
 
     A tier that cannot give every on-time class a host for each stage (the spread rows leave some
@@ -438,14 +451,14 @@ def _auto_spread(scenario, cx, eps, solver, time_limit, gap, survivable, opts=(N
     tried = []
     for s in SPREAD_TIERS:
         try:
-            p = _provision(scenario, cx, eps, solver, time_limit, gap, float(s), survivable, opts)
+            p = _provision(scenario, cx, eps, solver, time_limit, gap, float(s), survivable, opts, False, floor)
         except InfeasibleError:
             continue
         tried.append((s, p))
         if p.admit_share >= 1 - 1e-9:  # every task admitted: no looser tier admits more
             break
     if not tried:
-        p = _provision(scenario, cx, eps, solver, time_limit, gap, None, survivable, opts, True)
+        p = _provision(scenario, cx, eps, solver, time_limit, gap, None, survivable, opts, True, floor)
         return replace(p, info={**p.info, "spread": None})
     loose = tried[-1][1]
     s, best = next((s, p) for s, p in tried if p.admit_share >= loose.admit_share * (1 - 1e-9) - 1e-12)
@@ -454,17 +467,18 @@ def _auto_spread(scenario, cx, eps, solver, time_limit, gap, survivable, opts=(N
 
 @lru_cache(maxsize=64)
 def _provision(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivable=False,
-               opts=(None, False), drop: bool = False) -> Provision:
+               opts=(None, False), drop: bool = False, floor=None) -> Provision:
     with warnings.catch_warnings():
-        return _solve(scenario, core_x, eps, solver, time_limit, gap, spread, survivable, opts, drop)
+        return _solve(scenario, core_x, eps, solver, time_limit, gap, spread, survivable, opts, drop, floor=floor)
 
 
 def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivable=False,
-           opts=(None, False), drop: bool = False, soft: bool = False) -> Provision:
+           opts=(None, False), drop: bool = False, soft: bool = False, floor=None) -> Provision:
     """E24 as in the module doc. ``soft``: each on-time class's reach rows hold only if the class is
     admitted (a binary z per class, and a type admits at most the rate of its admitted classes). With
     ``drop``, a program whose reach rows cannot all hold (the nodes cannot host every stage of every
-    on-time class at once) is solved again ``soft``; without it, it raises InfeasibleError."""
+    on-time class at once) is solved again ``soft``; without it, it raises InfeasibleError. ``floor``:
+    lower bounds on the core counts (E32)."""
     t0 = time.perf_counter()
     sc = scenario
     U, N, M, V = sc.n_users, sc.n_types, sc.n_ms, sc.n_nodes
@@ -497,7 +511,8 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
 
     # variables: x (pairs), alpha (U*N)
     pairs = [(v, m) for m in range(M) for v in range(V)
-             if fits[v, m] and used[m] and (reach[v, m] or (core_x is not None and core_x[v][m]))]
+             if fits[v, m] and used[m] and (reach[v, m] or (core_x is not None and core_x[v][m])
+                                            or (floor is not None and floor[v][m]))]
     pidx = {p: k for k, p in enumerate(pairs)}
     nx = len(pairs)
     na = N  # admitted rate per type; split over its on-time users in proportion to λ
@@ -513,6 +528,8 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
         integ[k] = True
         if core_x is not None and mss[m].is_core:
             lb[k] = ub[k] = core_x[v][m]
+        elif floor is not None and mss[m].is_core:
+            lb[k] = floor[v][m]
     lam_ok = np.where(class_ok, lam, 0.0)
     ub[nx:nx + na] = lam_ok.sum(axis=0)
     ub[nx + na:] = 1.0
@@ -641,7 +658,8 @@ def _solve(scenario, core_x, eps, solver, time_limit, gap, spread=None, survivab
             if first.status == "infeasible" and drop and not soft:
                 # the nodes cannot hold a host for every stage of every on-time class at once: let the
                 # program choose which classes to admit
-                return _solve(scenario, core_x, eps, solver, budget_s, gap, spread, survivable, opts, soft=True)
+                return _solve(scenario, core_x, eps, solver, budget_s, gap, spread, survivable, opts, soft=True,
+                              floor=floor)
             first.raise_for_status()
             admit_status, admit_gap = first.status, float(first.gap)
             best = -float(first.objective)
