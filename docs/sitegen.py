@@ -21,11 +21,14 @@ or ``notebooks/`` with ``QUICK`` true (papermill records the parameters in each 
 from __future__ import annotations
 
 import argparse
+import importlib
+import inspect
 import io
 import json
 import math
 import os
 import pkgutil
+import re
 import shutil
 import subprocess
 import sys
@@ -131,6 +134,7 @@ def stage_notebook(ex: Executed, out_dir: Path, fig_out: Path) -> tuple[Path, li
     """Write the page's notebook (banner first, saved figures last); return it and the figures shown."""
     doc = json.loads(ex.path.read_text(encoding="utf-8"))
     cells = doc["cells"]
+    terminal_streams(cells)
     b = banner(ex)
     if b:  # after the title cell, so the page keeps its title
         cells.insert(1, _md_cell(b, "edgefm-docs-banner"))
@@ -150,6 +154,33 @@ def stage_notebook(ex: Executed, out_dir: Path, fig_out: Path) -> tuple[Path, li
     out = out_dir / ex.source.name
     out.write_text(json.dumps(doc, indent=1), encoding="utf-8")
     return out, shown
+
+
+def terminal_streams(cells: list[dict]) -> None:
+    """Show each cell's printed output as a terminal or Jupyter leaves it, in place: consecutive pieces
+    of one stream joined, and a line redrawn after ``\\r`` (a progress bar) shown in its last state
+    only, not its first."""
+    for cell in cells:
+        outs, merged = cell.get("outputs") or [], []
+        for o in outs:
+            if o.get("output_type") != "stream":
+                merged.append(o)
+                continue
+            text = o["text"] if isinstance(o["text"], str) else "".join(o["text"])
+            if merged and merged[-1].get("output_type") == "stream" and merged[-1]["name"] == o["name"]:
+                merged[-1] = dict(merged[-1], text=merged[-1]["text"] + text)
+            else:
+                merged.append(dict(o, text=text))
+        shown = []
+        for o in merged:
+            if o.get("output_type") == "stream":
+                lines = (([p for p in line.split("\r") if p] or [""])[-1] for line in o["text"].split("\n"))
+                o = dict(o, text="\n".join(lines))
+                if not o["text"].strip():
+                    continue
+            shown.append(o)
+        if "outputs" in cell:
+            cell["outputs"] = shown
 
 
 # --------------------------------------------------------------------------- headline table
@@ -325,13 +356,14 @@ def api_pages() -> dict[str, str]:
     rows = ["| name | what | defined in |", "|---|---|---|"]
     lazy = getattr(edgefm, "_LAZY", {})
     for name in edgefm.__all__:
-        obj = getattr(edgefm, name)
+        # the object the flat name stands for (``edgefm.network`` is the function of module
+        # ``edgefm.network``, which shadows it in the package once the module is imported)
+        obj = getattr(importlib.import_module(lazy[name]), name) if name in lazy else getattr(edgefm, name)
         is_code = callable(obj) and hasattr(obj, "__qualname__")
         mod = lazy.get(name) or (obj.__module__ if is_code else "edgefm")
         if is_code and obj.__module__.startswith(mod):
             mod = obj.__module__  # where it is defined, not the package that re-exports it
-        doc = (obj.__doc__ or "").strip().splitlines() if is_code else []
-        first = doc[0].replace("|", "\\|") if doc else ""
+        first = summary_line(obj, name, mod).replace("|", "\\|")
         top = ".".join(mod.split(".")[:2])
         ref = f"{{py:obj}}`{mod} <{mod}.{name}>`" if top in pages else "this page"
         rows.append(f"| `edgefm.{name}` | {first} | {ref} |")
@@ -343,6 +375,89 @@ def api_pages() -> dict[str, str]:
              "## Modules and sub-packages\n", "```{toctree}\n:maxdepth: 1\n\n" + "\n".join(tops) + "\n```\n"]
     pages["index"] = "\n".join(index)
     return pages
+
+
+#: Cross-reference roles of the package's docstrings (``:func:`x```, ``:py:class:`~a.B```, ...).
+_ROLE = re.compile(r":(?:py:)?(func|class|meth|attr|data|const|exc|obj|mod):`(~?)([^`<]*?)\s*(?:<([^>`]+)>)?`")
+
+
+def summary_line(obj, name: str, module: str) -> str:
+    """What the API index says about ``obj`` (named ``name`` in ``module``): one sentence, as MyST.
+
+    The first sentence of the first paragraph of its docstring (which may span lines): a module's own
+    docstring; for data (a tuple, a dict) the ``#:`` comment above its definition, as autodoc reads
+    it. Cross-reference roles become MyST roles with the target made absolute (resolved in
+    ``module``), so Sphinx links them; ``~`` shows the last name only, as in reST.
+    """
+    if inspect.ismodule(obj) or inspect.isroutine(obj) or inspect.isclass(obj) or callable(obj):
+        doc = inspect.getdoc(obj) or ""
+    else:
+        doc = _attr_doc(module, name)
+    return _myst_roles(first_sentence(doc), module)
+
+
+def _attr_doc(module: str, name: str) -> str:
+    from sphinx.pycode import ModuleAnalyzer, PycodeError
+
+    try:
+        docs = ModuleAnalyzer.for_module(module).find_attr_docs()
+    except PycodeError:
+        return ""
+    lines = docs.get(("", name), [])
+    return "\n".join(ln for ln in lines if not ln.strip().startswith(":meta "))
+
+
+def first_sentence(doc: str) -> str:
+    """The first sentence of ``doc``'s first paragraph, on one line (the paragraph when it has no
+    sentence end). A sentence ends at ``.``, ``!`` or ``?`` followed by a space and no lower-case
+    letter ("e.g. one" goes on), outside brackets and literals ("(Eq. E20; ...)" goes on)."""
+    para = " ".join(ln.strip() for ln in doc.strip().split("\n\n")[0].splitlines())
+    depth, literal = 0, False
+    for i, ch in enumerate(para):
+        if ch == "`":
+            literal = not literal
+        elif literal:
+            continue
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+        elif ch in ".!?" and depth == 0 and i + 1 < len(para) and para[i + 1] == " ":
+            rest = para[i + 1:].lstrip()
+            if rest and not rest[0].islower():
+                return para[:i + 1]
+    return para
+
+
+def _myst_roles(text: str, module: str) -> str:
+    def sub(m: re.Match) -> str:
+        role, tilde, title, target = m.group(1), m.group(2), m.group(3).strip(), m.group(4)
+        if target is None:  # :role:`target` or :role:`~target`
+            target, title = title, (title.rsplit(".", 1)[-1] if tilde else title)
+        return f"{{py:{role}}}`{title} <{_absolute(target.lstrip('~'), module)}>`"
+
+    return _ROLE.sub(sub, text)
+
+
+def _absolute(target: str, module: str) -> str:
+    """``target`` as written in a docstring of ``module``, as the full name Sphinx documents it under."""
+    if target.startswith("edgefm."):
+        return target
+    head, _, rest = target.partition(".")
+    try:
+        mod = importlib.import_module(module)
+    except ImportError:
+        return target
+    obj = getattr(mod, head, None)
+    if obj is None:
+        return target
+    if inspect.ismodule(obj):
+        base = obj.__name__
+    elif getattr(obj, "__module__", None) and getattr(obj, "__qualname__", None):
+        base = f"{obj.__module__}.{obj.__qualname__}"  # where it is defined, not where it is imported
+    else:
+        base = f"{module}.{head}"  # data: documented where it is assigned
+    return f"{base}.{rest}" if rest else base
 
 
 # --------------------------------------------------------------------------- MathJax

@@ -1,14 +1,21 @@
-"""How the notebooks show numbers: rounded, and counts as integers.
+"""How the notebooks show numbers and warnings: rounded, counts as integers, one line per warning.
 
 :func:`rounded` is for display only (the last line of a cell); summaries and tests keep the full
-values.
+values. :func:`plain_warnings` prints a warning as ``Category: message``, without the file path and
+source line of the package's code that issued it.
 """
 from __future__ import annotations
 
 import math
+import os
 import re
+import warnings
 
-__all__ = ["rounded"]
+__all__ = ["rounded", "plain_warnings", "PLAIN_WARNINGS_ENV"]
+
+#: Environment variable set by :func:`plain_warnings`: an edgefm process that starts with it set
+#: (a Dask worker or process pool started by a notebook's sweep) prints its warnings the same way.
+PLAIN_WARNINGS_ENV = "EDGEFM_PLAIN_WARNINGS"
 
 #: Names of quantities that stay floats even when every value is whole (a ratio of 1.0 is not a count).
 FRACTIONAL = re.compile(r"ratio|share|frac|rel|gap|prob|eps|theta|load|factor|rate|mean|p95|p99|median|latency"
@@ -84,3 +91,21 @@ def rounded(obj, digits: int = 3):
         return type(obj)(rounded(v, digits) if isinstance(v, (dict, list, tuple)) else _value(v, digits)
                          for v in obj)
     return _value(obj, digits)
+
+
+def _plain(message, category, filename, lineno, line=None) -> str:
+    return f"{category.__name__}: {message}\n"
+
+
+def plain_warnings() -> None:
+    """Print every warning as one line ``Category: message``, without the file path and source line.
+
+    Each warning is still shown (the filters are unchanged, so each distinct message once per place
+    by default); only its format changes. Applies to this process and, through
+    :data:`PLAIN_WARNINGS_ENV`, to the processes it starts afterwards (the Dask workers and process
+    pools of sweeps: :mod:`edgefm.errors` applies it when imported there). Every notebook's setup
+    calls it through :func:`edgefm.plots.use_style`, so a notebook page never shows the install path
+    of the package.
+    """
+    warnings.formatwarning = _plain
+    os.environ[PLAIN_WARNINGS_ENV] = "1"

@@ -6,6 +6,8 @@ command line turns them into one readable line.
 """
 from __future__ import annotations
 
+import os
+
 __all__ = [
     "EdgeFMError",
     "ScenarioError",
@@ -78,3 +80,11 @@ class ScenarioWarning(UserWarning):
 class MethodWarning(UserWarning):
     """A method ran as specified but cannot do what a user may expect on this input (e.g. the
     paper's literal E21 rule can never admit a light microservice of the draw)."""
+
+
+# A process started by a notebook (a sweep's Dask worker or process pool) prints its warnings the way
+# the notebook does (edgefm.display.plain_warnings); every edgefm process imports this module first.
+if os.environ.get("EDGEFM_PLAIN_WARNINGS", "") not in ("", "0"):  # edgefm.display.PLAIN_WARNINGS_ENV
+    from .display import plain_warnings as _plain_warnings
+
+    _plain_warnings()

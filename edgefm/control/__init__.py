@@ -66,6 +66,10 @@ class MethodSpec:
         return tuple(p.name for p in ps if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
 
 
+#: Every runnable method by name, as a :class:`MethodSpec` (controller class, fixed arguments, core
+#: placement solver). :func:`~edgefm.control.register.register_method` adds more.
+#:
+#: :meta hide-value:
 REGISTRY: dict[str, MethodSpec] = {
     "proposed": MethodSpec("proposed", "proposed:ProposedController", "scip", {"kind": "ec", "fallback": False},
                            "E14 placement + Algorithm 1 with the EC delay g_eps (E18-E21)"),

@@ -48,6 +48,9 @@ def use_style(quick: bool = False, *, notebook: str | None = None, params: dict 
     Every notebook's setup cell calls it with its parameters, e.g.
     ``use_style(quick=QUICK, notebook="05_fig3_strategies", params=dict(SEED=SEED, N_BOOT=N_BOOT))``.
 
+    It also makes warnings print as one line ``Category: message``, without the package's file paths, here
+    and in the sweeps' worker processes (:func:`edgefm.display.plain_warnings`).
+
     Parameters
     ----------
     quick : bool
@@ -66,6 +69,9 @@ def use_style(quick: bool = False, *, notebook: str | None = None, params: dict 
     import matplotlib as mpl
     import seaborn as sns
 
+    from ..display import plain_warnings
+
+    plain_warnings()
     set_quick(quick)
     changed = set_params(notebook, params)
     sns.set_theme(style="whitegrid", context="notebook")

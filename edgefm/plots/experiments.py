@@ -141,7 +141,7 @@ def plot_load_curves(ci_on, ci_cost, bound_sum=None):
 
     methods = list(dict.fromkeys(ci_on["method"]))
     pal = _palette(methods)
-    fig, ax = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, ax = plt.subplots(1, 2, figsize=(12, 4.6))
     for a, t, lab in ((ax[0], ci_on, "mean on-time ratio"), (ax[1], ci_cost, "mean total cost (cost units, E6 + E7)")):
         for m in methods:
             g = t[t["method"] == m].sort_values("load")
@@ -156,8 +156,12 @@ def plot_load_curves(ci_on, ci_cost, bound_sum=None):
     ax[0].set_ylim(-0.02, 1.05)  # a ratio: t-intervals of few draws can overshoot [0, 1]
     ax[0].set_title("On-time ratio vs load (95 % t-CI over draws)")
     ax[1].set_title("Total cost vs load (95 % t-CI over draws)")
-    ax[0].legend(fontsize=8, ncol=2)
-    fig.tight_layout()
+    # one legend for both panels, in a row of its own below them: it can hide no point or interval
+    handles, labels = ax[0].get_legend_handles_labels()
+    order = [labels.index(m) for m in methods] + [i for i, lab in enumerate(labels) if lab not in methods]
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.legend([handles[i] for i in order], [labels[i] for i in order], loc="lower center", ncol=len(order),
+               fontsize=9, frameon=False, bbox_to_anchor=(0.5, 0.0), handlelength=2.2, columnspacing=1.2)
     return fig
 
 
