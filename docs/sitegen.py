@@ -632,17 +632,41 @@ def make_gallery(results: Path, out: Path = GALLERY, allow_quick: bool = False, 
         (out / "summaries" / f"{name}.json").write_text(json.dumps(s, indent=2, sort_keys=True, allow_nan=False),
                                                         encoding="utf-8")
     man = _manifest(results)
+    used = sorted({n[:2] for n in list(HEADLINE_FIGURES) + list(summ)})
+    per_nb = _notebook_commits(man, used)
     source = {"run": kind, "commit": man.get("commit"), "run_created": man.get("created"),
-              "gallery_commit": _git_head(), "made": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+              "notebooks": per_nb, "gallery_commit": _git_head(), "made": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
               "figures": {f"{s}.png": n for s, n in sizes.items()}, "summaries": sorted(summ)}
     (out / "SOURCE.json").write_text(json.dumps(source, indent=2), encoding="utf-8")
     table = headline_markdown(rows)
     (out / "README.md").write_text(
-        f"# Gallery\n\nHeadline figures and summaries of the {kind} run at commit `{source['commit']}` "
+        f"# Gallery\n\nHeadline figures and summaries of the {kind} run {_provenance(source)} "
         f"(made by `make gallery`; provenance in `SOURCE.json`).\n\n{table}", encoding="utf-8")
     if readme is not None:
         _update_readme(Path(readme), out, table, source)
     return source
+
+
+def _notebook_commits(man: dict, prefixes) -> dict:
+    """Notebook file → commit of the run that made its current outputs (the manifest keeps one entry
+    per notebook), for the notebooks numbered ``prefixes``."""
+    out = {}
+    for e in man.get("notebooks", []):
+        name = str(e.get("notebook", ""))
+        if name[:2] in prefixes:
+            out[name] = e.get("commit") or man.get("commit")
+    return out
+
+
+def _provenance(source: dict, short: int = 40) -> str:
+    """``at commit `X``` or, when the notebooks ran at different commits, each commit with its notebooks."""
+    by = {}
+    for nb, c in sorted((source.get("notebooks") or {}).items()):
+        by.setdefault(str(c)[:short], []).append(nb[:2])
+    if len(by) <= 1:
+        return f"at commit `{str(next(iter(by), source['commit']))[:short]}`"
+    parts = [f"`{c}` (notebooks {', '.join(nbs)})" for c, nbs in by.items()]
+    return "at commits " + ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _none(x):
@@ -655,7 +679,7 @@ def _update_readme(readme: Path, gallery: Path, table: str, source: dict) -> Non
     if start not in text or end not in text:
         raise SiteError(f"{readme}: no '{start}' ... '{end}' block to fill")
     rel = os.path.relpath(gallery, readme.parent)
-    block = (f"{start}\nFrom the {source['run']} run at commit `{str(source['commit'])[:10]}` "
+    block = (f"{start}\nFrom the {source['run']} run {_provenance(source, 10)} "
              f"(`{rel}/`, made by `make gallery`):\n\n{table}\n"
              f"![Fig. 3: on-time ratio and cost per method]({rel}/05_fig3_violins.png)\n\n"
              f"![Fig. 4: the methods as the load grows]({rel}/06_fig4_load.png)\n{end}")
@@ -682,7 +706,7 @@ def main(argv: list[str] | None = None) -> int:
         else:
             src = make_gallery(args.results or results_root(), args.out, args.allow_quick, args.readme)
             print(f"gallery: {len(src['figures'])} figures, {len(src['summaries'])} summaries from the "
-                  f"{src['run']} run at {src['commit']} -> {args.out}")
+                  f"{src['run']} run {_provenance(src, 10)} -> {args.out}")
     except SiteError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -258,3 +258,17 @@ def test_results_page_reads_a_quick_run_under_results_quick(results, tmp_path, m
     assert "Quick run" in page_md and "No results yet" not in page_md
     rows = sitegen.headline_rows(sitegen.read_summaries(root / "quick" / "summaries"), root / "quick" / "sweeps")
     assert rows and all(f"| {r['method']} | {r['load']}× | {r['n']} |" in page_md for r in rows)
+
+
+def test_gallery_provenance_names_each_commit_with_its_notebooks():
+    """A gallery mixing notebooks re-run at a later commit says which commit made which notebook."""
+    man = {"commit": "c2", "notebooks": [{"notebook": "05_fig3.ipynb", "commit": "c1"},
+                                         {"notebook": "06_fig4.ipynb", "commit": "c2"},
+                                         {"notebook": "00_model.ipynb", "commit": "c0"},
+                                         {"notebook": "10_method.ipynb", "commit": "c1"}]}
+    per = sitegen._notebook_commits(man, ["05", "06", "10"])
+    assert per == {"05_fig3.ipynb": "c1", "06_fig4.ipynb": "c2", "10_method.ipynb": "c1"}
+    text = sitegen._provenance({"commit": "c2", "notebooks": per})
+    assert text == "at commits `c1` (notebooks 05, 10) and `c2` (notebooks 06)"
+    same = sitegen._provenance({"commit": "c2", "notebooks": {"05_a.ipynb": "c2", "06_b.ipynb": "c2"}})
+    assert same == "at commit `c2`"
