@@ -301,12 +301,14 @@ def results_page(results: Path, fig_out: Path) -> str:
     if kind in ("full", "quick"):
         summ, figs, sweeps = read_summaries(results / "summaries"), results / "figures", results / "sweeps"
         man = _manifest(results)
-        origin = f"the {kind} run in `results/`" + (f" (commit `{man['commit'][:10]}`)" if man.get("commit") else "")
+        per_nb = _notebook_commits(man, sorted({n[:2] for n in summ}))
+        prov = _provenance({"commit": man.get("commit"), "notebooks": per_nb}, 10) if man.get("commit") else ""
+        origin = f"the {kind} run in `results/`" + (f" ({prov[3:]})" if prov else "")
     elif (GALLERY / "SOURCE.json").is_file():
         src = json.loads((GALLERY / "SOURCE.json").read_text(encoding="utf-8"))
         summ, figs, sweeps = read_summaries(GALLERY / "summaries"), GALLERY, None
         kind = src.get("run", "full")
-        origin = f"the committed gallery (`docs/gallery/`, a {kind} run at commit `{str(src.get('commit'))[:10]}`)"
+        origin = f"the committed gallery (`docs/gallery/`, a {kind} run {_provenance(src, 10)})"
     else:
         parts.append("```{admonition} No results yet\n:class: danger\nNo run's results and no committed gallery "
                      "were found. Run `make quick` (minutes) or `make reproduce` (about 30 minutes), then "
