@@ -303,3 +303,15 @@ def test_a_busy_core_instance_is_not_removed_and_additions_must_fit():
     assert res.on_time == 30 and res.counters["core_removed"] == 1
     with pytest.raises(DecisionError, match="over capacity"):  # ES1 holds 100 cpu / 1 per instance
         simulate(sc, arrivals_at(sc, [0], n_slots=2), x, Scripted(zero, -1, core={0: x * 101}), seed=0)
+
+
+def test_ready_at_equals_numpy_gather():
+    """The engine's one-pass State.ready equals np.maximum(st_rdy[stages], now), -inf rows included."""
+    from edgefm.sim._kernels import ready_at
+
+    rng = np.random.default_rng(5)
+    st = rng.normal(10.0, 5.0, (40, 6))
+    st[3] = -np.inf
+    idx = np.array([3, 0, 39, 7, 7], dtype=np.int64)
+    assert np.array_equal(ready_at(st, idx, 9.5), np.maximum(st[idx], 9.5))
+    assert ready_at(st, np.empty(0, np.int64), 1.0).shape == (0, 6)

@@ -320,3 +320,17 @@ def active_tasks(lo, hi, task_done, task_shed):
         out[n] = j
         n += 1 - (task_done[j] | task_shed[j])
     return out[:n], (out[0] if n else hi)
+
+
+@njit(cache=True)
+def ready_at(st_rdy, stages, now):
+    """``np.maximum(st_rdy[stages], now)`` in one pass: the (S, V) data-ready times of the waiting
+    ``stages`` at every node, never earlier than ``now`` (the engine's State.ready)."""
+    V = st_rdy.shape[1]
+    out = np.empty((len(stages), V))
+    for i in range(len(stages)):
+        s = stages[i]
+        for v in range(V):
+            r = st_rdy[s, v]
+            out[i, v] = r if r > now else now
+    return out

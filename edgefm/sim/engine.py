@@ -378,7 +378,7 @@ class Engine:
                 sv_shape, sv_scale = self.ms_shape[pool.ms[sv_order]], self.ms_scale[pool.ms[sv_order]]
                 dirty = False
             lw = light_wait
-            ready = np.maximum(self.st_rdy[lw], now)
+            ready = _k.ready_at(self.st_rdy, lw, now)
             jobs = pool.qlen[st_order]
             has = jobs > 0
             busy = np.bincount(cell[has], minlength=V * M).reshape(V, M)
