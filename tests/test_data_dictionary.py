@@ -1,7 +1,6 @@
 """docs/data.md lists exactly the columns a sweep writes and the keys ``edgefm simulate --json`` prints."""
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -11,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import edgefm
+import strictjson
 
 ROOT = Path(__file__).resolve().parent.parent
 DICT = ROOT / "docs" / "data.md"
@@ -82,7 +82,7 @@ def test_simulate_json_keys_are_documented(results_tmp):
     env = dict(os.environ, EDGEFM_RESULTS=str(results_tmp))
     out = subprocess.run([sys.executable, "-m", "edgefm", "simulate", "--scenario", SCENARIO, "--seed", "0",
                           "--slots", "10", "--json"], capture_output=True, text=True, env=env, check=True).stdout
-    keys = flat_keys(json.loads(out))
+    keys = flat_keys(strictjson.loads(out))  # strict: NaN/Infinity fail
     from edgefm.experiments.runner import run_method
     from edgefm.scenario import load_scenario
 

@@ -262,13 +262,14 @@ def test_results_page_reads_a_quick_run_under_results_quick(results, tmp_path, m
 
 def test_gallery_provenance_names_each_commit_with_its_notebooks():
     """A gallery mixing notebooks re-run at a later commit says which commit made which notebook."""
-    man = {"commit": "c2", "notebooks": [{"notebook": "05_fig3.ipynb", "commit": "c1"},
-                                         {"notebook": "06_fig4.ipynb", "commit": "c2"},
-                                         {"notebook": "00_model.ipynb", "commit": "c0"},
-                                         {"notebook": "10_method.ipynb", "commit": "c1"}]}
+    man = {"commit": "c2", "notebooks": [{"notebook": "05_fig3_strategies.ipynb", "commit": "c1"},
+                                         {"notebook": "06_fig4_load.ipynb", "commit": "c2"},
+                                         {"notebook": "00_system_model.ipynb", "commit": "c0"},
+                                         {"notebook": "10_edgefm_method.ipynb", "commit": "c1"}]}
     per = sitegen._notebook_commits(man, ["05", "06", "10"])
-    assert per == {"05_fig3.ipynb": "c1", "06_fig4.ipynb": "c2", "10_method.ipynb": "c1"}
+    assert per == {"05_fig3_strategies.ipynb": "c1", "06_fig4_load.ipynb": "c2", "10_edgefm_method.ipynb": "c1"}
     text = sitegen._provenance({"commit": "c2", "notebooks": per})
     assert text == "at commits `c1` (notebooks 05, 10) and `c2` (notebooks 06)"
-    same = sitegen._provenance({"commit": "c2", "notebooks": {"05_a.ipynb": "c2", "06_b.ipynb": "c2"}})
+    same = sitegen._provenance({"commit": "c2",
+                                "notebooks": {"05_fig3_strategies.ipynb": "c2", "06_fig4_load.ipynb": "c2"}})
     assert same == "at commit `c2`"

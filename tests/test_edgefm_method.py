@@ -1,5 +1,4 @@
 """The ``edgefm`` method: provisioning certificates (E24), the controller (E25–E27), and its plumbing."""
-import json
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -13,6 +12,7 @@ from edgefm.control.deadline import remaining_service
 from edgefm.experiments.runner import run_method
 from edgefm.placement.provision import _rho, provision, stage_budgets
 
+import strictjson
 from simkit import core_ms, scenario, tiny_doc
 
 
@@ -140,7 +140,7 @@ def test_cli_simulate_edgefm():
     out = subprocess.run([sys.executable, "-m", "edgefm", "simulate", "--scenario",
                           str(edgefm.data_path("scenarios", "paper.yaml")), "--seed", "3", "--method", "edgefm",
                           "--slots", "60", "--json"], capture_output=True, text=True, check=True)
-    d = json.loads(out.stdout)
+    d = strictjson.loads(out.stdout)  # strict: NaN/Infinity fail
     assert d["method"] == "edgefm"
     assert d["arrivals"] == d["on_time"] + d["late"] + d["unfinished"] + d["shed"]
 

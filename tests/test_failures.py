@@ -85,3 +85,15 @@ def test_sweep_cell_applies_its_failures(tmp_path):
     row = sw.run_cell(sw.cells(spec)[0])
     plain = sw.run_cell(sw.cells(sw.load_sweep(_sweep(tmp_path, "{horizon_slots: 40}")))[0])
     assert row["arrivals"] == plain["arrivals"] and row["unfinished"] > plain["unfinished"]
+
+
+def test_failure_after_the_horizon_warns_once_across_checks(sc):
+    """parse_failure and then the engine check the same failure: shown once under the default filter."""
+    from edgefm.sim.failures import parse_failure
+
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("default")
+        f = parse_failure(f"{sc.nodes[0].name}@{25 * sc.slot_ms:g}", sc.replace(horizon_slots=20))
+        run_method(sc, "static", seed=0, n_slots=20, failures=[f])
+    late = [w for w in rec if issubclass(w.category, ScenarioWarning)]
+    assert len(late) == 1 and "after the arrival horizon" in str(late[0].message)

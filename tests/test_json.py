@@ -1,5 +1,6 @@
 """Strict JSON (issue 15, item 3): undefined statistics are null, never NaN, and solver output
 never reaches stdout; every ``--json`` output below is read with a strict parser."""
+import os
 import subprocess
 import sys
 
@@ -57,3 +58,19 @@ def test_solver_banners_stay_off_stdout(argv):
     assert out.count("\n") == 1 and out.startswith("{") and "Running HiGHS" not in out
     d = strictjson.loads(out)
     assert d["status"] in ("heuristic", "optimal")
+
+
+@pytest.mark.parametrize("argv, log", [
+    (["place", "--scenario", PAPER, "--seed", "1", "--solver", "relax", "--json", "--verbose"], "CVXPY"),
+    (["place", "--scenario", PAPER, "--seed", "1", "--solver", "highs", "--kappa", "0", "--json", "--verbose"],
+     "Running HiGHS"),
+    (["simulate", "--scenario", PAPER, "--seed", "1", "--method", "lbrr", "--slots", "5", "--json", "--verbose"],
+     None),
+])
+def test_verbose_logs_go_to_stderr_and_stdout_stays_one_object(argv, log):
+    r = subprocess.run([sys.executable, "-m", "edgefm", *argv], capture_output=True, text=True, check=True,
+                       env={**os.environ, "EDGEFM_PLACEMENT_CACHE": "off"})
+    assert r.stdout.count("\n") == 1 and r.stdout.startswith("{")
+    strictjson.loads(r.stdout)
+    if log is not None:
+        assert log in r.stderr and log not in r.stdout, r.stderr

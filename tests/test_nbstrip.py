@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from edgefm.cli.nbstrip import strip, strip_text
+from nbgit import committed_text
 
 ROOT = Path(__file__).resolve().parent.parent
 NB = ROOT / "notebooks" / "00_system_model.ipynb"
@@ -43,11 +44,61 @@ def test_strip_removes_outputs_and_view_state_and_keeps_tags():
     assert [c["source"] for c in clean["cells"]] == [c["source"] for c in dirty["cells"]]
 
 
+def committable(nb: Path, root: Path = ROOT) -> list[tuple[str, str]]:
+    """What git has or would commit of ``nb``: the working file as git would stage it (through the
+    clean filter when the clone has it, :func:`nbgit.committed_text`), the staged blob and the HEAD blob
+    (those that exist). Not the working file itself: a notebook saved with outputs in JupyterLab is fine
+    as long as git strips them."""
+    rel = nb.resolve().relative_to(root).as_posix()
+    out = [("as git would stage the working file", committed_text(nb, root))]
+    for where, rev in (("staged", f":{rel}"), ("committed (HEAD)", f"HEAD:{rel}")):
+        r = subprocess.run(["git", "-C", str(root), "show", rev], capture_output=True)
+        if r.returncode == 0:
+            out.append((where, r.stdout.decode("utf-8")))
+    return out
+
+
+def assert_commits_no_outputs(nb: Path, root: Path = ROOT) -> None:
+    for where, text in committable(nb, root):
+        assert strip_text(text) == text, f"{nb.name} {where} has outputs or view state"
+        assert strip_text(with_outputs(text)) == text
+
+
 @pytest.mark.parametrize("nb", sorted((ROOT / "notebooks").glob("*.ipynb")), ids=lambda p: p.stem)
 def test_committed_notebooks_pass_through_byte_for_byte(nb):
-    text = nb.read_text(encoding="utf-8")
-    assert strip_text(text) == text
-    assert strip_text(with_outputs(text)) == text
+    assert_commits_no_outputs(nb)
+
+
+def _clone_with_notebook(repo: Path, filtered: bool) -> Path:
+    """A git repository holding notebook 00 committed, through the nbstrip filter or not."""
+    repo.mkdir()
+    _git(repo, "init", "-q")
+    _git(repo, "config", "user.email", "t@example.org")
+    _git(repo, "config", "user.name", "t")
+    shutil.copy(ROOT / ".gitattributes", repo / ".gitattributes")
+    if filtered:  # what `make nbfilter` installs, with this interpreter
+        _git(repo, "config", "filter.nbstrip.clean", f"'{sys.executable}' -m edgefm.cli.nbstrip")
+        _git(repo, "config", "filter.nbstrip.smudge", "cat")
+    nb = repo / "notebooks" / NB.name
+    nb.parent.mkdir()
+    nb.write_text(with_outputs(NB.read_text()))  # saved in Lab after a run
+    _git(repo, "add", ".gitattributes", "notebooks")
+    _git(repo, "commit", "-qm", "nb")
+    return nb
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
+def test_the_check_reads_what_git_commits_not_the_working_file(tmp_path):
+    # outputs in the working file, stripped by the filter: nothing to object to
+    nb = _clone_with_notebook(tmp_path.resolve() / "filtered", filtered=True)
+    assert "hello" in nb.read_text()
+    assert_commits_no_outputs(nb, nb.parent.parent)
+    # outputs committed (no filter in that clone): the check fails, on the staged and the HEAD blob
+    nb = _clone_with_notebook(tmp_path.resolve() / "unfiltered", filtered=False)
+    with pytest.raises(AssertionError, match="has outputs"):
+        assert_commits_no_outputs(nb, nb.parent.parent)
+    bad = [where for where, text in committable(nb, nb.parent.parent) if strip_text(text) != text]
+    assert bad == ["as git would stage the working file", "staged", "committed (HEAD)"]
 
 
 def _git(repo, *args, **kw):

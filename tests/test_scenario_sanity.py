@@ -94,3 +94,58 @@ def test_placement_sized_below_the_load_is_said_in_words(monkeypatch, capsys):
     monkeypatch.setattr(runner, "core_placement", real)
     assert main(["simulate", "--scenario", str(PAPER), "--method", "static", "--slots", "10", "--load", "0.3"]) == 0
     assert "placement sized" not in capsys.readouterr().out
+
+
+def test_load_limit_on_every_route(tmp_path):
+    """A load multiplier is at most MAX_LOAD wherever it enters: the file, sample/load_scenario, with_load."""
+    from edgefm.scenario.spec import MAX_LOAD
+
+    doc = yaml.safe_load(TEXT)
+    doc["load"] = MAX_LOAD * 10
+    with pytest.raises(ScenarioError, match="s.yaml: load: must be at most 1e\\+06"):
+        spec_from_dict(doc, "s.yaml")
+    doc["load"] = MAX_LOAD
+    assert spec_from_dict(doc, "s.yaml").load == MAX_LOAD
+    sc = edgefm.load_scenario(PAPER, seed=0)
+    for bad in (1e20, 1e300, float("inf"), float("nan"), -1.0):
+        with pytest.raises(ScenarioError, match="^load: must be"):
+            sc.with_load(bad)
+        with pytest.raises(ScenarioError, match="^load: must be"):
+            edgefm.load_scenario(PAPER, seed=0, load=bad)
+    assert sc.with_load(MAX_LOAD).load == MAX_LOAD
+
+
+def test_overflowing_occupancy_is_an_infeasible_line_not_an_overflow():
+    """Even past the load limit (``replace``), the placement says what cannot be hosted."""
+    from edgefm.errors import InfeasibleError
+    from edgefm.placement import place
+
+    sc = edgefm.load_scenario(PAPER, seed=0).replace(load=1e20)
+    with pytest.raises(InfeasibleError, match="instances in service on average"):
+        place(sc)
+
+
+def test_horizon_limit_in_python():
+    from edgefm.arrivals import check_volume
+    from edgefm.experiments.runner import run_method
+
+    sc = edgefm.load_scenario(PAPER, seed=0, load=0.0)
+    with pytest.raises(ScenarioError, match="n_slots: must be at most 1,000,000 slots"):
+        check_volume(sc, MAX_HORIZON + 1)
+    with pytest.raises(ScenarioError, match="n_slots: must be at most"):
+        run_method(sc, "static", n_slots=100_000_000)
+
+
+def test_slow_links_run_without_overflow(tmp_path):
+    """Link rates near the floor (1e-5 MB/ms: transfers of ~1e5 ms) used to overflow exp in the softmin
+    of the mean profile (E15); the run is now clean (no RuntimeWarning, no floating-point error)."""
+    import numpy as np
+
+    from edgefm.experiments.runner import run_method
+
+    p = _file(tmp_path, "rate: [0.1, 1.0]", "rate: 1.0e-5")
+    sc = edgefm.load_scenario(p, seed=0)
+    with warnings.catch_warnings(), np.errstate(over="raise", invalid="raise", divide="raise"):
+        warnings.simplefilter("error")
+        res = run_method(sc, "proposed", seed=0, n_slots=20, placement=None)
+    assert res.arrivals > 0 and res.on_time == 0  # nothing can meet a deadline over such links

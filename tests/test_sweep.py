@@ -119,6 +119,21 @@ def test_key_changes_with_version(tiny, monkeypatch):
      "overrides: [{{controller: {{keep_alive: 3}}}}]\n", "overrides[0].controller.keep_alive"),
     ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [1]\n"
      "overrides: [{{controller: {{nosuch: 3}}}}]\n", "overrides[0].controller.nosuch"),
+    # the limits of a scenario file: load multipliers up to 1e6, horizons up to 1,000,000 slots
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [1, 1e20]\n", "loads[1]"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [1]\nquick: {{loads: [1000001]}}\n",
+     "quick.loads[0]"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [1]\noverrides: [{{horizon_slots: 100000000}}]\n",
+     "overrides[0].horizon_slots"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [static]\nloads: [1]\nquick: {{horizon_slots: 1000001}}\n",
+     "quick.horizon_slots"),
+    # controller values a method rejects (a dry run at load), not only unknown keys
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [proposed, lbrr]\nloads: [1]\n"
+     "overrides: [{{controller: {{y_max: -5}}}}]\n", "overrides[0].controller.y_max"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [lbrr]\nloads: [1]\n"
+     "overrides: [{{}}, {{controller: {{y_max: 0}}}}]\n", "overrides[1].controller.y_max"),
+    ("name: x\nscenario: {p}\nseeds: [0]\nmethods: [proposed]\nloads: [1]\n"
+     "overrides: [{{controller: {{kind: odd}}}}]\n", "overrides[0].controller"),
 ])
 def test_validation_names_file_and_field(tmp_path, body, field):
     p = _write(tmp_path, body.format(p=PAPER), "bad_sweep.yaml")
@@ -152,3 +167,65 @@ def test_cli_sweep(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "lbrr" in out and "results.parquet" in out and (tmp_path / "o" / "results.parquet").is_file()
     assert main(["sweep", str(tmp_path / "missing.yaml")]) == 2
+
+
+def test_bad_controller_value_fails_at_load_before_any_cell(tmp_path, monkeypatch, capsys):
+    from edgefm.cli import main
+
+    monkeypatch.setattr(sw, "run_cell", lambda c: pytest.fail("a cell ran"))
+    p = _write(tmp_path, f"name: x\nscenario: {PAPER}\nseeds: [0]\nmethods: [proposed]\nloads: [1]\n"
+                         "overrides: [{controller: {y_max: -5}}]\n")
+    assert main(["sweep", str(p), "--workers", "0", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("edgefm: error: tiny.yaml: overrides[0].controller.y_max: "
+                                                    "method proposed cannot run with y_max=-5"), err
+
+
+def test_failure_after_the_horizon_warns_at_load_with_file_and_field(tmp_path):
+    import warnings
+
+    from edgefm.errors import ScenarioWarning
+
+    p = _write(tmp_path, f"name: x\nscenario: {PAPER}\nseeds: [0]\nmethods: [static]\nloads: [1]\n"
+                         "overrides: [{failures: [ES1@50]}, {horizon_slots: 40, failures: [ES1@100, ES2@10]}]\n"
+                         "quick: {horizon_slots: 20}\n", "late.yaml")
+    with pytest.warns(ScenarioWarning) as rec:
+        spec = sw.load_sweep(p)
+    assert sorted(str(w.message) for w in rec) == [
+        "late.yaml: overrides[0].failures[0]: failure of node ES1 at 50 ms starts after the quick block's arrival "
+        "horizon (20 ms): no effect with --quick",
+        "late.yaml: overrides[1].failures[0]: failure of node ES1 at 100 ms starts after the arrival horizon "
+        "(40 ms) and has no effect on the arrivals"]
+    cell = next(c for c in sw.cells(spec) if c["override"].get("horizon_slots") == 40)
+    with warnings.catch_warnings():  # the cell does not repeat what the loader said
+        warnings.simplefilter("error")
+        sw.run_cell(cell)
+
+
+def test_quick_sweep_never_writes_over_the_full_run(tmp_path, monkeypatch, capsys):
+    from edgefm.cli import main
+    from edgefm.paths import results_root
+
+    p = _write(tmp_path, f"name: qk\nscenario: {PAPER}\nseeds: [0, 1]\nmethods: [static]\nloads: [1]\n"
+                         "overrides: [{horizon_slots: 20}]\nquick: {seeds: [0], horizon_slots: 10}\n", "qk.yaml")
+    root = results_root()
+    spec = sw.load_sweep(p)
+    assert sw.sweep_dir(spec) == root / "sweeps" / "qk"
+    assert sw.sweep_dir(spec, quick=True) == root / "quick" / "sweeps" / "qk"
+    assert sw.cells_dir(spec, quick=True) == root / "quick" / "sweeps" / "cells"
+    assert main(["sweep", str(p), "--workers", "0"]) == 0
+    full = pd.read_parquet(root / "sweeps" / "qk" / "results.parquet")
+    assert main(["sweep", str(p), "--workers", "0", "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert f"results in {root / 'quick' / 'sweeps' / 'qk' / 'results.parquet'}" in out
+    quick = pd.read_parquet(root / "quick" / "sweeps" / "qk" / "results.parquet")
+    assert len(full) == 2 and len(quick) == 1 and set(quick["horizon_slots"]) == {10}
+    assert pd.read_parquet(root / "sweeps" / "qk" / "results.parquet").equals(full)  # untouched
+    # a run already marked quick (a notebook with QUICK=True) has its results folder under quick/ already
+    import edgefm.paths as paths
+
+    monkeypatch.setitem(paths._RUN, "quick", True)
+    monkeypatch.delenv("EDGEFM_RESULTS", raising=False)
+    monkeypatch.chdir(paths.project_root())
+    assert sw.sweep_dir(spec, quick=True) == paths.results_dir() / "sweeps" / "qk" == \
+        paths.project_root() / "results" / "quick" / "sweeps" / "qk"

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from ..errors import UsageError
 
-__all__ = ["Parser", "nonneg_int", "nonneg_float", "positive_float", "choice", "trace_source", "failure_text"]
+__all__ = ["Parser", "nonneg_int", "nonneg_float", "positive_float", "load_value", "slot_count", "choice",
+           "trace_source", "failure_text"]
 
 
 class Parser(argparse.ArgumentParser):
@@ -45,6 +46,30 @@ def nonneg_float(text: str) -> float:
     v = _number(text, float)
     if not (math.isfinite(v) and v >= 0):
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text!r}")
+    return v
+
+
+def load_value(text: str) -> float:
+    """A load multiplier: a finite number in [0, MAX_LOAD] (:data:`edgefm.scenario.spec.MAX_LOAD`, the
+    limit of a scenario file's ``load`` and of sweep files' ``loads``)."""
+    from ..scenario.spec import MAX_LOAD
+
+    v = nonneg_float(text)
+    if v > MAX_LOAD:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_LOAD:g}, got {text!r} (a load multiplier scales "
+                                          f"the file's rates; larger ones overflow the placement's counts)")
+    return v
+
+
+def slot_count(text: str) -> int:
+    """A horizon in slots: an integer in [0, MAX_HORIZON] (:data:`edgefm.scenario.spec.MAX_HORIZON`, the
+    limit of a scenario file's ``horizon_slots``)."""
+    from ..scenario.spec import MAX_HORIZON
+
+    v = nonneg_int(text)
+    if v > MAX_HORIZON:
+        raise argparse.ArgumentTypeError(f"must be at most {MAX_HORIZON:,} slots, got {text!r} (the engine keeps "
+                                          f"per-slot arrays)")
     return v
 
 

@@ -4,8 +4,8 @@
   of empty sets, a gap without a bound) become ``null``, numpy scalars become numbers, and
   ``json.dumps(..., allow_nan=False)`` guards that nothing non-standard slips through.
 * :func:`solver_output` sends what solvers print on the process's standard output (the HiGHS
-  banner, SCIP logs: C code writing to file descriptor 1) to stderr with ``--verbose`` or nowhere,
-  so stdout carries only the command's result.
+  banner, SCIP logs: C code writing to file descriptor 1) to stderr with ``--verbose`` (and turns
+  the solvers' logs on) or nowhere, so stdout carries only the command's result.
 * :func:`one_line_warnings` prints Python warnings as ``edgefm: warning: ...`` on stderr.
 """
 from __future__ import annotations
@@ -37,12 +37,15 @@ def print_json(obj) -> None:
     print(json.dumps(strict(obj), allow_nan=False))
 
 
+@contextlib.contextmanager
 def solver_output(verbose: bool = False):
     """A context in which what solvers print from C goes to stderr (``verbose``) or nowhere
-    (:func:`edgefm.placement.milp.native_output`)."""
-    from ..placement.milp import native_output
+    (:func:`edgefm.placement.milp.native_output`); with ``verbose`` the solvers also log
+    (:func:`edgefm.placement.milp.verbose`: SCIP's and HiGHS's progress), on stderr."""
+    from ..placement import milp
 
-    return native_output(to_stderr=verbose)
+    with milp.native_output(to_stderr=verbose), milp.verbose(verbose):
+        yield
 
 
 @contextlib.contextmanager

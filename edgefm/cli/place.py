@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from .args import choice, nonneg_float, nonneg_int, positive_float
+from .args import choice, load_value, nonneg_float, nonneg_int, positive_float
 from .output import print_json, solver_output
 
 __all__ = ["add_parser", "run"]
@@ -20,7 +20,8 @@ def add_parser(subparsers):
     p = subparsers.add_parser("place", help="solve the core placement (E14) of a sampled scenario")
     p.add_argument("--scenario", required=True, metavar="FILE", help="scenario YAML file")
     p.add_argument("--seed", type=nonneg_int, required=True, help="scenario seed (integer >= 0)")
-    p.add_argument("--load", type=nonneg_float, default=None, help="load multiplier on the arrival rates (>= 0)")
+    p.add_argument("--load", type=load_value, default=None,
+                   help="load multiplier on the arrival rates (0 to 1e6, the scenario file's limit)")
     p.add_argument("--solver", type=choice("scip", "highs", "relax", "greedy"), default="scip")
     p.add_argument("--kappa", type=nonneg_int, default=None, help="diversity floor κ (default: file, else search)")
     p.add_argument("--variant", type=choice("literal", "bounded"), default=None, help="default: file's variant")
@@ -40,6 +41,21 @@ def _fmt(v) -> str:
     return "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{v:.6g}"
 
 
+def _log(p) -> None:
+    """``--verbose``: how the placement was found, on stderr (the node DP and the greedy baseline run
+    no external solver, so this is their whole log; SCIP's and HiGHS's logs came before it)."""
+    import sys
+
+    info = p.info or {}
+    print(f"edgefm: place: solver {p.solver}, method {info.get('method', '-')}, status {p.status}, "
+          f"{p.seconds:.3f} s", file=sys.stderr)
+    for k, status, obj in info.get("kappa_trace", ()):
+        print(f"edgefm: place: kappa {k}: {status}, objective {_fmt(obj)}", file=sys.stderr)
+    if "kappa_trace" in info:
+        print(f"edgefm: place: kappa {p.kappa} chosen (rho {info.get('rho', '-')}, {info.get('solves', '-')} solves)",
+              file=sys.stderr)
+
+
 def run(args) -> int:
     """Run ``edgefm place``; returns the exit status (0)."""
     from ..placement import place
@@ -49,6 +65,8 @@ def run(args) -> int:
     with solver_output(args.verbose):
         p = place(s, solver=args.solver, kappa=args.kappa, variant=args.variant, time_limit=args.time_limit,
                   gap=args.gap, method=args.method)
+    if args.verbose:
+        _log(p)
     if args.json:
         d = p.to_dict()
         d.update(scenario=s.name, seed=s.seed, load=s.load)

@@ -6,7 +6,7 @@ loaded scenario, and only then the placement and the run.
 """
 from __future__ import annotations
 
-from .args import choice, failure_text, nonneg_float, nonneg_int, trace_source
+from .args import choice, failure_text, load_value, nonneg_int, slot_count, trace_source
 from .output import print_json, solver_output
 
 __all__ = ["add_parser", "run"]
@@ -21,8 +21,10 @@ def add_parser(sub) -> None:
                                                         "method registered by a --plugin module")
     p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
                    help="import MODULE first (it may call edgefm.register_method); repeatable")
-    p.add_argument("--load", type=nonneg_float, default=None, help="load multiplier on the arrival rates (>= 0)")
-    p.add_argument("--slots", type=nonneg_int, default=None, help="arrival horizon T in slots (>= 0)")
+    p.add_argument("--load", type=load_value, default=None,
+                   help="load multiplier on the arrival rates (0 to 1e6, the scenario file's limit)")
+    p.add_argument("--slots", type=slot_count, default=None,
+                   help="arrival horizon T in slots (0 to 1,000,000, the scenario file's limit)")
     p.add_argument("--trace", type=trace_source, default=None,
                    help="code, conv or a CSV file: replay a trace instead of Poisson")
     p.add_argument("--arrivals", type=choice("poisson", "mmpp"), default="poisson",

@@ -15,8 +15,10 @@ def add_parser(sub) -> None:
                         "no shared filesystem (default: a local cluster)")
     p.add_argument("--workers", type=nonneg_int, default=None, metavar="N",
                    help="local worker processes (default: CPU count; 0 = serial, in-process)")
-    p.add_argument("--quick", action="store_true", help="use the file's quick block (few seeds, short horizon)")
-    p.add_argument("--out", default=None, help="output folder (default: results/sweeps/<name>)")
+    p.add_argument("--quick", action="store_true", help="use the file's quick block (few seeds, short horizon); "
+                                                            "results go under results/quick/")
+    p.add_argument("--out", default=None, help="output folder (default: results/sweeps/<name>, "
+                                               "results/quick/sweeps/<name> with --quick)")
     p.set_defaults(func=run)
 
 
@@ -30,5 +32,5 @@ def run(args) -> int:
              .rename(columns={"on_time_ratio": "on_time_ratio_mean", "cost_total": "cost_mean"}))
     table["runs"] = df.groupby(["method", "load"], sort=False).size()
     print(table.to_string(float_format=lambda v: f"{v:.4g}"))
-    print(f"{len(df)} cells; results in {sweep_dir(spec, args.out) / 'results.parquet'}")
+    print(f"{len(df)} cells; results in {sweep_dir(spec, args.out, args.quick) / 'results.parquet'}")
     return 0

@@ -178,6 +178,8 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
     if not isinstance(arrivals, Arrivals):
         check_volume(scenario, n_slots)  # before the placement: a run too large to simulate fails now
     t0 = time.perf_counter()
+    # the arrivals before the placement: a malformed trace file fails now, not after a solve
+    arr = arrivals if isinstance(arrivals, Arrivals) else make_arrivals(scenario, seed, arrivals, n_slots=n_slots)
     sized_for = scenario.load
     plan_keys = {k: v for k, v in (overrides or {}).items() if k in ("eps", "survivable")}
     solver = REGISTRY[method].placement
@@ -188,7 +190,6 @@ def run_method(scenario, method: str, seed: int = 0, *, arrivals="poisson", n_sl
     if placement is None:
         placement, sized_for = core_placement(scenario, REGISTRY[method].placement, variant, time_limit)
     x = np.asarray(getattr(placement, "x", placement), dtype=int)
-    arr = arrivals if isinstance(arrivals, Arrivals) else make_arrivals(scenario, seed, arrivals, n_slots=n_slots)
     overrides = dict(overrides or {})
     if REGISTRY[method].placement in PLAN_SOLVERS and hasattr(placement, "light_x") and "plan" not in overrides:
         overrides["plan"] = placement  # the controller runs on the plan it was placed with

@@ -22,7 +22,8 @@ Each finished cell is written atomically to
 ``results/sweeps/cells/<key>.json`` (shared by all sweeps); :func:`cell_key` hashes the whole
 configuration, the scenario file's content and the edgefm version, so a rerun
 skips the cells already done (resume) and never reuses a stale one. At the end
-all rows of the sweep are gathered into ``results/sweeps/<name>/results.parquet``.
+all rows of the sweep are gathered into ``results/sweeps/<name>/results.parquet``. A quick sweep
+(``--quick``) writes under ``results/quick/sweeps/`` instead, never over the full run's files.
 
 Execution back-ends
 -------------------
@@ -122,15 +123,24 @@ def _methods(val, fld, src) -> tuple:
 def _loads(val, fld, src) -> tuple:
     if not isinstance(val, list) or not val:
         raise _err(f"expected a non-empty list of load multipliers, got {val!r}", fld, src)
+    from ..scenario.spec import MAX_LOAD
+
     for i, v in enumerate(val):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < math.inf):
             raise _err(f"must be a finite number > 0, got {v!r}", f"{fld}[{i}]", src)
+        if v > MAX_LOAD:  # the limit of a scenario file's load and of --load
+            raise _err(f"must be at most {MAX_LOAD:g}, got {v:g} (a load multiplier scales the file's rates; "
+                       f"larger ones overflow the placement's counts)", f"{fld}[{i}]", src)
     return tuple(float(v) for v in val)
 
 
 def _horizon(v, fld, src) -> int:
+    from ..scenario.spec import MAX_HORIZON
+
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
         raise _err(f"must be an integer >= 1, got {v!r}", fld, src)
+    if v > MAX_HORIZON:  # the limit of a scenario file's horizon_slots and of --slots
+        raise _err(f"must be at most {MAX_HORIZON:,} slots, got {v:,} (the engine keeps per-slot arrays)", fld, src)
     return v
 
 
@@ -168,6 +178,30 @@ def _failures(val, fld, src, nodes) -> None:
             raise _err(exc.reason, f"{fld}[{i}]", src) from None
         if not (node.isdigit() and int(node) < len(nodes)) and node not in nodes:
             raise _err(f"unknown node {node!r} (nodes: {', '.join(nodes)})", f"{fld}[{i}]", src)
+
+
+def _late_failures(overrides, scen_spec, quick_horizon, src) -> None:
+    """Warn (:class:`~edgefm.errors.ScenarioWarning`, naming the file and field) about a failure that
+    starts at or after the arrival horizon of its cells: it has no effect on their arrivals. The
+    horizon is the override's ``horizon_slots``, else the scenario's; the quick block's is checked too."""
+    import warnings
+
+    from ..errors import ScenarioWarning
+    from ..sim.failures import split_failure
+
+    for i, o in enumerate(overrides):
+        end = o.get("horizon_slots", scen_spec.horizon_slots) * scen_spec.slot_ms
+        qend = None if quick_horizon is None else quick_horizon * scen_spec.slot_ms
+        for j, text in enumerate(o.get("failures", ())):
+            node, at, _ = split_failure(text)
+            if at >= end:
+                why = f"starts after the arrival horizon ({end:g} ms) and has no effect on the arrivals"
+            elif qend is not None and at >= qend:
+                why = f"starts after the quick block's arrival horizon ({qend:g} ms): no effect with --quick"
+            else:
+                continue
+            warnings.warn(f"{src}: overrides[{i}].failures[{j}]: failure of node {node} at {at:g} ms {why}",
+                          ScenarioWarning, stacklevel=3)
 
 
 def load_sweep(path: str | Path) -> SweepSpec:
@@ -215,7 +249,8 @@ def load_sweep(path: str | Path) -> SweepSpec:
         raise _err(f"expected a non-empty list of mappings, got {ov!r}", "overrides", src)
     from ..scenario.spec import load_spec
 
-    nodes = tuple(n.name for n in load_spec(found).nodes)
+    scen_spec = load_spec(found)
+    nodes = tuple(n.name for n in scen_spec.nodes)
     overrides = tuple(_override(o, f"overrides[{i}]", src, nodes) for i, o in enumerate(ov))
     quick = raw.get("quick") or {}
     if not isinstance(quick, dict):
@@ -227,9 +262,13 @@ def load_sweep(path: str | Path) -> SweepSpec:
         q[k] = {"seeds": _seeds, "methods": _methods, "loads": _loads, "horizon_slots": _horizon}[k](
             v, f"quick.{k}", src)
     methods = _methods(raw["methods"], "methods", src)
+    _late_failures(overrides, scen_spec, q.get("horizon_slots"), src)
     for i, o in enumerate(overrides):
         _controller_keys(o.get("controller") or {}, set(methods) | set(q.get("methods", ())),
                          f"overrides[{i}].controller", src)
+    for i, o in enumerate(overrides):
+        _controller_values(o.get("controller") or {}, set(methods) | set(q.get("methods", ())), scen_spec,
+                           f"overrides[{i}].controller", src)
     return SweepSpec(name=name, scenario=str(found.resolve()), seeds=_seeds(raw["seeds"], "seeds", src),
                      methods=methods, loads=_loads(raw["loads"], "loads", src),
                      overrides=overrides, quick=q, source=str(path), plugins=tuple(plugins))
@@ -259,6 +298,65 @@ def _controller_keys(params: dict, methods, fld, src) -> None:
             if k not in accepted:
                 raise _err(f"not a parameter of method {name} (it takes: {', '.join(accepted) or 'none'})",
                            f"{fld}.{k}", src)
+
+
+def _controller_values(params: dict, methods, scen_spec, fld, src) -> None:
+    """Controller override values a method rejects, caught at load rather than after its cells ran.
+
+    Two cheap checks per method: its constructor with the values (its own argument checks), and, for a
+    method that runs on a core placement (not on an E24 plan, whose solve is not cheap), a dry run of 2
+    slots of draw 0 on the greedy placement. A dry run is judged only when the same run without the
+    values succeeds, so a draw on which the method cannot run anyway rejects nothing here. The field
+    named is the parameter to blame when one alone fails, else the whole mapping.
+    """
+    if not params:
+        return
+    import warnings
+
+    from ..control import REGISTRY
+    from .runner import PLAN_SOLVERS, run_method
+
+    def one_line(exc):
+        return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}".rstrip(": ")
+
+    state = {}
+
+    def dry(name, values):
+        """The exception of a 2-slot run of ``name`` with controller ``values``, or None."""
+        if "x" not in state:
+            from ..placement.greedy import greedy_placement
+            from ..scenario.sample import sample_scenario
+
+            try:
+                state["sc"] = sample_scenario(scen_spec, seed=0)
+                state["x"] = greedy_placement(state["sc"]).x
+            except Exception:  # no cheap placement of this draw: nothing to judge by
+                state["x"] = None
+        if state["x"] is None:
+            return None
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                run_method(state["sc"], name, seed=0, n_slots=2, placement=state["x"], overrides=dict(values))
+        except Exception as exc:
+            return exc
+        return None
+
+    for name in sorted(methods, key=list(REGISTRY).index):
+        spec = REGISTRY[name]
+        try:
+            spec.make(None, **params)
+        except Exception as exc:
+            raise _err(f"method {name} rejects these values ({one_line(exc)})", fld, src) from None
+        if spec.placement in PLAN_SOLVERS or callable(spec.placement):
+            continue
+        exc = dry(name, params)
+        if exc is None or dry(name, {}) is not None:
+            continue
+        blame = [k for k in params if dry(name, {k: params[k]}) is not None]
+        where = f"{fld}.{blame[0]}" if len(blame) == 1 else fld
+        raise _err(f"method {name} cannot run with {', '.join(f'{k}={params[k]!r}' for k in (blame or params))} "
+                   f"(a 2-slot dry run raised {one_line(exc)})", where, src)
 
 
 def cells(spec: SweepSpec, quick: bool = False) -> list[dict]:
@@ -392,12 +490,19 @@ def run_cell(cell: dict) -> dict:
     sc = sample_scenario(_cell_spec(cell), seed=cell["seed"], load=cell["load"])
     if "horizon_slots" in o:
         sc = sc.replace(horizon_slots=int(o["horizon_slots"]))
+    import warnings
+
+    from ..errors import ScenarioWarning
     from ..sim.failures import parse_failure
 
-    failures = [parse_failure(f, sc) for f in o.get("failures", ())]
-    res = run_method(sc, cell["method"], seed=cell["seed"], arrivals=o.get("arrivals", "poisson"),
-                     n_slots=o.get("horizon_slots"), variant=o.get("variant"), overrides=o.get("controller"),
-                     failures=failures)
+    with warnings.catch_warnings():
+        # a failure after the horizon: load_sweep warned once, with the file and field; not again per cell
+        warnings.filterwarnings("ignore", message="failure of node .* after the arrival horizon",
+                                category=ScenarioWarning)
+        failures = [parse_failure(f, sc) for f in o.get("failures", ())]
+        res = run_method(sc, cell["method"], seed=cell["seed"], arrivals=o.get("arrivals", "poisson"),
+                         n_slots=o.get("horizon_slots"), variant=o.get("variant"), overrides=o.get("controller"),
+                         failures=failures)
     row = res.to_row()
     row.update(scenario=Path(cell["scenario"]).name, seed=cell["seed"], method=cell["method"], load=cell["load"],
                horizon_slots=int(sc.horizon_slots), process=o.get("arrivals", "poisson"),
@@ -406,22 +511,31 @@ def run_cell(cell: dict) -> dict:
     return row
 
 
-def sweep_dir(spec: SweepSpec, out_dir: str | Path | None = None) -> Path:
-    """``out_dir`` or ``<results>/sweeps/<name>`` (``<results>``: :func:`edgefm.paths.results_dir`)."""
+def sweep_dir(spec: SweepSpec, out_dir: str | Path | None = None, quick: bool = False) -> Path:
+    """``out_dir`` or ``<results>/sweeps/<name>`` (``<results>``: :func:`edgefm.paths.results_dir`).
+
+    A ``quick`` sweep never writes where the full one does: ``<results>/quick/sweeps/<name>``, like
+    ``edgefm reproduce --quick``'s ``results/quick/``. A run already marked quick
+    (:func:`edgefm.paths.set_quick`, a notebook with ``QUICK=True``) has its ``<results>`` there already.
+    """
     if out_dir is not None:
         return Path(out_dir)
-    from ..paths import results_dir
+    from ..paths import is_quick, results_dir
 
-    return results_dir() / "sweeps" / spec.name
+    base = results_dir()
+    if quick and not is_quick():
+        base = base / "quick"
+    return base / "sweeps" / spec.name
 
 
-def cells_dir(spec: SweepSpec, out_dir: str | Path | None = None) -> Path:
+def cells_dir(spec: SweepSpec, out_dir: str | Path | None = None, quick: bool = False) -> Path:
     """Where finished cells are cached: ``out_dir/cells`` when given, else the cache shared by
-    every sweep, ``<results>/sweeps/cells`` — a cell is keyed by its full configuration, so two
-    sweeps that contain the same cell (Fig. 3 and Fig. 4 at load 1) run it once."""
+    every sweep, ``<results>/sweeps/cells`` (``<results>/quick/sweeps/cells`` for a quick one) — a
+    cell is keyed by its full configuration, so two sweeps that contain the same cell (Fig. 3 and
+    Fig. 4 at load 1) run it once."""
     if out_dir is not None:
         return Path(out_dir) / "cells"
-    return sweep_dir(spec).parent / "cells"
+    return sweep_dir(spec, quick=quick).parent / "cells"
 
 
 def _write_atomic(path: Path, row: dict) -> None:
@@ -454,7 +568,8 @@ def run_sweep(spec: SweepSpec | str | Path, quick: bool = False, scheduler: str 
         Processes of the local cluster (default: CPU count); ``0`` runs serially in-process.
     out_dir : path, optional
         Default ``results/sweeps/<name>`` (holds ``results.parquet``; cells are cached in the shared
-        ``results/sweeps/cells/``). When given, it holds both ``cells/<key>.json`` and ``results.parquet``.
+        ``results/sweeps/cells/``), ``results/quick/sweeps/<name>`` for a quick sweep (:func:`sweep_dir`).
+        When given, it holds both ``cells/<key>.json`` and ``results.parquet``.
     progress : bool
         Show a tqdm bar (done/total, ETA). Without it, under ``edgefm reproduce`` the same count
         goes to the runner's log instead (:func:`edgefm.progress.progress_bar`), not to the notebook.
@@ -473,8 +588,8 @@ def run_sweep(spec: SweepSpec | str | Path, quick: bool = False, scheduler: str 
         spec = load_sweep(spec)
     todo_all = cells(spec, quick)
     keys = [cell_key(c) for c in todo_all]
-    root = sweep_dir(spec, out_dir)
-    cdir = cells_dir(spec, out_dir)
+    root = sweep_dir(spec, out_dir, quick)
+    cdir = cells_dir(spec, out_dir, quick)
     cdir.mkdir(parents=True, exist_ok=True)
     root.mkdir(parents=True, exist_ok=True)
     todo = [(k, c) for k, c in zip(keys, todo_all) if not (cdir / f"{k}.json").is_file()]

@@ -9,6 +9,11 @@ and solved by :func:`solve` with SCIP (PySCIPOpt) or HiGHS (``scipy.optimize.mil
 Both back-ends return the same :class:`MILPResult`, so a model can be cross-checked
 between solvers, and :func:`relax` gives its LP relaxation (the LP bound).
 
+Solver logs are off unless asked for: ``solve(..., verbose=True)`` for one solve, or the
+:func:`verbose` context for every solve in a block, however deep the call (``edgefm place
+--verbose`` uses it, with :func:`native_output` sending the C libraries' output to stderr). The
+many small pricing programs of :mod:`edgefm.placement.decompose` stay quiet either way.
+
 Examples
 --------
 >>> import numpy as np, scipy.sparse as sp
@@ -21,6 +26,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import os
 import sys
 import time
@@ -32,8 +38,8 @@ import scipy.sparse as sp
 
 from edgefm.errors import InfeasibleError, SolverError, TimeLimitWarning
 
-__all__ = ["MILP", "MILPResult", "solve", "relax", "lp_bound", "lp_duals", "rel_gap", "native_output", "STATUSES",
-           "SOLVERS"]
+__all__ = ["MILP", "MILPResult", "solve", "relax", "lp_bound", "lp_duals", "rel_gap", "native_output", "verbose",
+           "is_verbose", "STATUSES", "SOLVERS"]
 
 #: Status strings a :class:`MILPResult` may carry.
 STATUSES = ("optimal", "time_limit", "node_limit", "infeasible", "unbounded", "error")
@@ -206,6 +212,36 @@ def native_output(to_stderr: bool = False):
         os.close(target)
 
 
+#: Whether the solves of the current context show their logs (set by :func:`verbose`).
+_VERBOSE: contextvars.ContextVar[bool] = contextvars.ContextVar("edgefm_solver_verbose", default=False)
+
+
+@contextlib.contextmanager
+def verbose(on: bool = True):
+    """Show the solver's log of every :func:`solve` (SCIP's, HiGHS's) and LP bound in the block.
+
+    For callers that reach the solvers through several layers (``place`` → the κ search → E14 →
+    :func:`solve`) without a ``verbose`` argument on each. The logs are printed by the C libraries on
+    file descriptor 1; wrap the block in :func:`native_output` with ``to_stderr=True`` to keep them
+    off stdout, as ``edgefm place --verbose`` does.
+
+    Examples
+    --------
+    >>> with verbose(False):
+    ...     pass
+    """
+    token = _VERBOSE.set(bool(on))
+    try:
+        yield
+    finally:
+        _VERBOSE.reset(token)
+
+
+def is_verbose() -> bool:
+    """Whether the current context is inside a :func:`verbose` block that is on."""
+    return _VERBOSE.get()
+
+
 def rel_gap(obj: float, bound: float) -> float:
     """``abs(obj - bound) / max(abs(obj), 1e-9)``; nan unless both are finite."""
     if not (np.isfinite(obj) and np.isfinite(bound)):
@@ -274,7 +310,7 @@ def _lp(model: MILP):
               for a, b in zip(model.lb.tolist(), model.ub.tolist())]
     r = linprog(model.c, A_ub=A_ub if A_ub.shape[0] else None, b_ub=b_ub if A_ub.shape[0] else None,
                 A_eq=A[eq] if eq.any() else None, b_eq=hi[eq] if eq.any() else None,
-                bounds=bounds, method="highs-ds")
+                bounds=bounds, method="highs-ds", options={"disp": _VERBOSE.get()})
     if r.status == 2:
         raise InfeasibleError("the LP relaxation is infeasible")
     if r.status != 0:
@@ -298,7 +334,7 @@ def solve(model: MILP, solver: str = "scip", time_limit: float | None = None, ga
     threads : int
         LP threads for SCIP (``lp/threads``); HiGHS via scipy ignores it.
     verbose : bool
-        Show solver output.
+        Show solver output (also on inside a :func:`verbose` block).
     node_limit : int, optional
         Stop after this many branch-and-bound nodes (status ``"node_limit"``); deterministic,
         unlike a time limit.
@@ -315,6 +351,7 @@ def solve(model: MILP, solver: str = "scip", time_limit: float | None = None, ga
     """
     if solver not in SOLVERS:
         raise ValueError(f"solver must be one of {SOLVERS}, got {solver!r}")
+    verbose = bool(verbose) or _VERBOSE.get()
     t0 = time.perf_counter()
     trivial = _check_empty_rows(model)
     if trivial is not None:

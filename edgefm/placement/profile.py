@@ -36,6 +36,9 @@ from ..scenario.schema import Scenario
 __all__ = ["MeanProfile", "mean_profile", "fits_alone", "occupancy_demand"]
 
 _TOL = 1e-9
+#: Largest mean occupancy N_m counted (2^53: integers above it are not exact in float64, and the
+#: int64 instance counts built from it would overflow soon after); no scenario can host more.
+_MAX_COUNT = float(2 ** 53)
 
 
 def _ro(a: np.ndarray) -> np.ndarray:
@@ -66,6 +69,12 @@ def occupancy_demand(scenario: Scenario) -> np.ndarray:
         ms = scenario.microservices[m]
         rate = sum(float(lam[:, n].sum()) for n in range(scenario.n_types) if scenario.uses(n, m))
         occ = rate * ms.mean_service_ms
+        if not occ < _MAX_COUNT:  # also NaN: a count no node set can host, and past int64 arithmetic
+            from ..errors import InfeasibleError
+
+            raise InfeasibleError(f"microservice {ms.name} needs {occ:.3g} instances in service on average "
+                                  f"(arrival rate x mean service time at load {scenario.load:g}); no placement "
+                                  f"can host more than {_MAX_COUNT:.0e}")
         out[m] = max(1, math.ceil(occ - _TOL))
     return _ro(out)
 
@@ -184,10 +193,13 @@ def mean_profile(scenario: Scenario, *, delta: float | None = None, u_min: float
                 urg = np.where(np.isfinite(fin[i]), urg, u_min)
                 urgency[u, n, m] = urg
                 usum[:, m] += urg
-                # E15: softmin weights over nodes, min subtracted first for stability
+                # E15: softmin weights over nodes, min subtracted first for stability; the nodes
+                # left out get the min too (exp(0), then masked): np.where evaluates both branches,
+                # and 0 - min would overflow exp when delays are long (slow links)
                 ok = np.isfinite(pre)
                 if ok.any():
-                    w = np.where(ok, np.exp(-delta * (np.where(ok, pre, 0.0) - pre[ok].min())), 0.0)
+                    lo = pre[ok].min()
+                    w = np.where(ok, np.exp(-delta * (np.where(ok, pre, lo) - lo)), 0.0)
                     z[:, m] += lam[u, n] * dt * w / w.sum()
     score = z * usum  # E16
     occupancy = z / dt * service[None, :]

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import InfeasibleError, SolverError
 from ..scenario.schema import RESOURCES, Scenario
-from .milp import native_output
+from .milp import is_verbose, native_output
 from .model import E14Data, Placement, make_placement, check_necessary, e14_data, max_support
 from .profile import MeanProfile, mean_profile
 
@@ -83,8 +83,9 @@ class _LP:
         self.kappa.value = float(kappa)
         self.w.value = np.zeros(self.x.shape[0]) if w is None else w
         try:
-            with native_output():  # HiGHS prints its banner from C on the first solve
-                self.problem.solve(solver=self.solver)
+            # HiGHS prints its banner from C on the first solve: on stderr with the log in a verbose block
+            with native_output(to_stderr=is_verbose()):
+                self.problem.solve(solver=self.solver, verbose=is_verbose())
         except cp.error.SolverError as exc:
             raise SolverError(f"cvxpy/{self.solver} failed on the E14 relaxation: {exc}") from None
         if self.problem.status in ("infeasible", "infeasible_inaccurate"):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ..rng import stream
 from .schema import Link, Microservice, Node, Scenario, TaskType, User
-from .spec import Range, ScenarioSpec, load_spec
+from .spec import Range, ScenarioSpec, check_load, load_spec
 
 __all__ = ["sample_scenario", "load_scenario"]
 
@@ -38,7 +38,8 @@ def sample_scenario(spec: ScenarioSpec | str | Path, seed: int = 0, load: float 
     seed : int
         Scenario seed (non-negative).
     load : float, optional
-        Load multiplier on every arrival rate; defaults to the file's ``load``.
+        Load multiplier on every arrival rate; defaults to the file's ``load``. A finite number in
+        [0, :data:`~edgefm.scenario.spec.MAX_LOAD`], else :class:`~edgefm.errors.ScenarioError`.
 
     Examples
     --------
@@ -73,7 +74,7 @@ def sample_scenario(spec: ScenarioSpec | str | Path, seed: int = 0, load: float 
     return Scenario(
         name=spec.name, nodes=nodes, links=links, microservices=mss, task_types=types, users=users,
         slot_ms=spec.slot_ms, horizon_slots=spec.horizon_slots,
-        load=float(spec.load if load is None else load),
+        load=float(spec.load if load is None else check_load(load)),
         uplink=spec.uplink, placement=spec.placement, control=spec.control,
         seed=int(seed), source=spec.source,
     )

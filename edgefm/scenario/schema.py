@@ -11,6 +11,8 @@ Units: time in ms, data in MB, rates in MB/ms, arrival rates in tasks/ms.
 """
 from __future__ import annotations
 
+import math
+import numbers
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 
@@ -27,6 +29,8 @@ __all__ = [
     "PlacementParams",
     "ControlParams",
     "Scenario",
+    "MAX_LOAD",
+    "check_load",
 ]
 
 #: The four resource types of the model (K = 4), in this order everywhere.
@@ -204,6 +208,38 @@ class ControlParams:
     hpa_window: int = 50
 
 
+#: Largest load multiplier (file ``load``, ``--load``, sweep ``loads``, ``Scenario.with_load``). It
+#: scales rates that are themselves at most :data:`~edgefm.scenario.spec.MAX_VALUE` (1e12), so λ
+#: stays below 1e18 tasks/ms, inside the exact range of the int64 counts built from it (instance
+#: counts, Poisson draws); a million times a file's demand is a different scenario, not a load
+#: study, and already far beyond what a run can simulate (:data:`edgefm.arrivals.MAX_TASKS`).
+MAX_LOAD = 1e6
+
+
+def check_load(load, field: str = "load", source: str | None = None) -> float:
+    """``load`` as a float if it is a finite number in [0, :data:`MAX_LOAD`].
+
+    Raises
+    ------
+    ~edgefm.errors.ScenarioError
+        Naming ``source`` and ``field`` and the reason.
+    """
+    from ..errors import ScenarioError as _ScenarioError
+
+    if isinstance(load, bool) or not isinstance(load, numbers.Real):
+        raise _ScenarioError(f"must be a number, got {load!r}", field=field, source=source)
+    try:
+        x = float(load)
+    except OverflowError:
+        x = math.inf
+    if not (math.isfinite(x) and x >= 0):
+        raise _ScenarioError(f"must be a finite number >= 0, got {load!r}", field=field, source=source)
+    if x > MAX_LOAD:
+        raise _ScenarioError(f"must be at most {MAX_LOAD:g}, got {x:g} (a load multiplier scales the file's "
+                             f"rates; larger ones overflow the placement's counts)", field=field, source=source)
+    return x
+
+
 @dataclass(frozen=True)
 class Scenario:
     """One concrete scenario: topology, microservices, task types, users, demand.
@@ -313,10 +349,15 @@ class Scenario:
         return replace(self, **changes)
 
     def with_load(self, load: float) -> "Scenario":
-        """The same draw at another load multiplier (scales λ only)."""
-        if not np.isfinite(load) or load < 0:
-            raise ValueError(f"load must be a finite non-negative number, got {load!r}")
-        return replace(self, load=float(load))
+        """The same draw at another load multiplier (scales λ only).
+
+        Raises
+        ------
+        ScenarioError
+            ``load`` is not a finite number in [0, :data:`MAX_LOAD`] (a
+            ``ValueError`` too).
+        """
+        return replace(self, load=check_load(load))
 
     def summary(self) -> dict:
         """Headline sizes, for printing."""

@@ -34,9 +34,10 @@ from typing import Any
 import networkx as nx
 
 from ..errors import ScenarioError, ScenarioWarning
-from .schema import RESOURCES, ControlParams, PlacementParams, Uplink
+from .schema import MAX_LOAD, RESOURCES, ControlParams, PlacementParams, Uplink, check_load
 
-__all__ = ["Range", "ScenarioSpec", "load_spec", "spec_from_dict", "MAX_VALUE", "MIN_POSITIVE", "MAX_HORIZON"]
+__all__ = ["Range", "ScenarioSpec", "load_spec", "spec_from_dict", "check_load", "MAX_VALUE", "MIN_POSITIVE",
+           "MAX_HORIZON", "MAX_LOAD"]
 
 #: Largest magnitude of any number in a scenario file. Rates, work, payloads, capacities and costs
 #: are multiplied together (occupancy = rate x work / speed, cost over the horizon, Poisson means per
@@ -355,6 +356,9 @@ def spec_from_dict(doc: Any, source: str | None = None) -> ScenarioSpec:
         c.fail("horizon_slots", f"must be at most {MAX_HORIZON:,} slots, got {horizon:,} (the engine keeps "
                                 f"per-slot arrays)")
     load = c.number(doc.get("load", 1.0), "load")
+    if load > MAX_LOAD:
+        c.fail("load", f"must be at most {MAX_LOAD:g}, got {load:g} (a load multiplier scales the rates; "
+                       f"larger ones overflow the placement's counts)")
 
     # nodes
     classes = c.mapping(doc["node_classes"], "node_classes")

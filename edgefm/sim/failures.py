@@ -132,7 +132,22 @@ def check_failures(failures, scenario, n_slots: int | None = None) -> list[Failu
             raise ScenarioError(f"node {f.node} does not exist (the scenario has {scenario.n_nodes} nodes)",
                                 field="failure")
         if f.at_ms >= end:
-            warnings.warn(f"failure of node {scenario.nodes[f.node].name} at {f.at_ms:g} ms starts after the "
-                          f"arrival horizon ({end:g} ms) and has no effect on the arrivals", ScenarioWarning,
-                          stacklevel=2)
+            _warn(f"failure of node {scenario.nodes[f.node].name} at {f.at_ms:g} ms starts after the arrival "
+                  f"horizon ({end:g} ms) and has no effect on the arrivals")
     return out
+
+
+#: The registry of :func:`_warn` (Python's per-location record of the warnings already shown).
+_REGISTRY: dict = {}
+
+
+def _warn(text: str) -> None:
+    """Issue ``text`` as a :class:`~edgefm.errors.ScenarioWarning` from one fixed location.
+
+    The same failure is checked on every route it takes (:func:`parse_failure` for the command line and
+    sweep cells, then the engine), so under Python's ``default`` filter (shown once per message and
+    location) it is shown once, not once per check. Filters that show every warning (``always``, as
+    in ``pytest.warns``) still see each check.
+    """
+    warnings.warn_explicit(text, ScenarioWarning, filename=__file__, lineno=1, module=__name__,
+                           registry=_REGISTRY)
