@@ -118,7 +118,7 @@ def test_split_light_sizing_ends_when_eps_is_out_of_reach():
     # split queues: θ_ε = ln(1/ε)/(λ_c a w) grows as c does, so a tiny ε can fail for every c; the search
     # must stop with a clear error instead of looping (it used to run forever for ε = 1e-3 on the paper draw)
     assert light_servers(4.8, 1.0, 1.5, 10.0, 11.0, 0.05, split=True) >= 1
-    with pytest.raises(ValueError, match="eps is too small"):
+    with pytest.raises(ValueError, match="no split light pool up to"):
         light_servers(4.8, 1.0, 1.5, 10.0, 11.0, 1e-12, split=True)
 
 
@@ -132,3 +132,19 @@ def test_provision_names_the_pool_it_cannot_size():
         provision(sc, eps=1e-3, strict_eps=True)
     with pytest.raises(ValueError, match="eps must be a probability"):
         provision(sc, eps=0.0)
+
+
+def test_provision_blames_the_deadlines_when_the_budget_is_gone(tmp_path):
+    """Links so slow that the shortest path eats a stage's whole slack: the error says so instead of
+    asking for a larger eps (no eps sizes a pool whose waiting budget is below its service time)."""
+    import edgefm
+    from edgefm.errors import InfeasibleError
+    from edgefm.placement.provision import provision
+
+    text = edgefm.data_path("scenarios", "paper.yaml").read_text()
+    assert "  rate: [0.1, 1.0]" in text
+    slow = tmp_path / "slow.yaml"
+    slow.write_text(text.replace("  rate: [0.1, 1.0]", "  rate: [0.01, 0.01]", 1))
+    sc = edgefm.load_scenario(slow, seed=0)
+    with pytest.raises(InfeasibleError, match=r"waiting budget is .* ms, less than its mean service .*no eps can fix"):
+        provision(sc)

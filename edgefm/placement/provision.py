@@ -295,11 +295,12 @@ def _rho(scenario, budget: np.ndarray, eps: float, strict: bool = True) -> tuple
         if rate <= 0:
             rho[m] = 1.0
         elif ms.is_core:
-            e, c = _ladder(ms, eps, strict, relaxed, lambda e: servers_for(rate, s, budget[m], e, 0.0))
+            e, c = _ladder(ms, eps, strict, relaxed, lambda e: servers_for(rate, s, budget[m], e, 0.0), budget[m])
             rho[m] = max_rate(c, s, budget[m], e, 0.0) * s / c
         else:
             e, c = _ladder(ms, eps, strict, relaxed, lambda e: light_servers(rate, ms.work, ms.shape, ms.scale,
-                                                                             budget[m], e, scenario.slot_ms, split=True))
+                                                                             budget[m], e, scenario.slot_ms, split=True),
+                           budget[m])
             # admission cap: an instance takes at most y_max jobs at once, and a slot's arrivals
             # (Poisson(λΔ)) must find room with probability 1 − ε
             from scipy.stats import poisson
@@ -310,9 +311,10 @@ def _rho(scenario, budget: np.ndarray, eps: float, strict: bool = True) -> tuple
     return rho, relaxed
 
 
-def _ladder(ms, eps, strict, relaxed, size) -> tuple[float, int]:
+def _ladder(ms, eps, strict, relaxed, size, budget: float = float("nan")) -> tuple[float, int]:
     """``(ε, size(ε))`` at the ε where ``size`` finds a pool: ``eps`` itself, or (not ``strict``) the first
-    of 2ε, 4ε, …, 0.5 that does, recorded in ``relaxed``; one clear error naming the MS otherwise."""
+    of 2ε, 4ε, …, 0.5 that does, recorded in ``relaxed``; one clear error naming the MS and its waiting
+    budget otherwise (a budget far below the MS's service time is the deadlines' doing, not ε's)."""
     e = eps
     while True:
         try:
@@ -322,8 +324,13 @@ def _ladder(ms, eps, strict, relaxed, size) -> tuple[float, int]:
             return e, c
         except ValueError as exc:
             if strict or e >= 0.5:
+                tight = np.isfinite(budget) and budget < ms.mean_service_ms
+                hint = (f"its waiting budget is {budget:.3g} ms, less than its mean service "
+                        f"{ms.mean_service_ms:.3g} ms: the deadlines leave it almost no time to wait after the "
+                        f"shortest path's transfers and services (slow links or tight deadlines; docs/model.md "
+                        f"§11.2), which no eps can fix" if tight else "use a larger eps")
                 raise InfeasibleError(f"eps = {e:g}: no pool of {ms.name} meets its waiting budget with probability "
-                                      f"1 - eps ({exc}); use a larger eps") from None
+                                      f"1 - eps ({exc}); {hint}") from None
             e = min(2.0 * e, 0.5)
 
 

@@ -221,4 +221,4 @@ def light_servers(rate: float, work: float, shape: float, scale: float, budget: 
             return c
         c += 1
     raise ValueError(f"no split light pool up to {c_max} instances keeps Pr{{W > {max(budget, slot):g}}} <= {eps:g} "
-                     f"at rate {rate:g} (effective capacity, E23b): eps is too small for this budget")
+                     f"at rate {rate:g} (effective capacity, E23b)")
