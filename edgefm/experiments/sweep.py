@@ -319,8 +319,13 @@ def run_sweep(spec: SweepSpec | str | Path, quick: bool = False, scheduler: str 
 
         cluster = None
         if scheduler is None:
+            # silence_logs: the workers' own log records below CRITICAL stay out of the caller's stderr (at
+            # shutdown a worker may log a failed heartbeat to the scheduler already closed, a traceback that is
+            # not an error of the sweep); a cell's exception still reaches the client through its future
+            import logging
+
             cluster = LocalCluster(n_workers=workers or os.cpu_count(), threads_per_worker=1, processes=True,
-                                   dashboard_address=None)
+                                   dashboard_address=None, silence_logs=logging.CRITICAL)
         client = Client(cluster if cluster is not None else scheduler)
         try:
             futs = {client.submit(run_cell, c, key=f"edgefm-cell-{k}", pure=False): (k, c) for k, c in todo}
