@@ -49,16 +49,19 @@ def nonneg_float(text: str) -> float:
     return v
 
 
+def _at_most(v, text: str, limit, shown: str, why: str):
+    if v > limit:
+        raise argparse.ArgumentTypeError(f"must be at most {shown}, got {text!r} ({why})")
+    return v
+
+
 def load_value(text: str) -> float:
     """A load multiplier: a finite number in [0, MAX_LOAD] (:data:`edgefm.scenario.spec.MAX_LOAD`, the
     limit of a scenario file's ``load`` and of sweep files' ``loads``)."""
     from ..scenario.spec import MAX_LOAD
 
-    v = nonneg_float(text)
-    if v > MAX_LOAD:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_LOAD:g}, got {text!r} (a load multiplier scales "
-                                          f"the file's rates; larger ones overflow the placement's counts)")
-    return v
+    return _at_most(nonneg_float(text), text, MAX_LOAD, f"{MAX_LOAD:g}",
+                    "a load multiplier scales the file's rates; larger ones overflow the placement's counts")
 
 
 def slot_count(text: str) -> int:
@@ -66,11 +69,7 @@ def slot_count(text: str) -> int:
     limit of a scenario file's ``horizon_slots``)."""
     from ..scenario.spec import MAX_HORIZON
 
-    v = nonneg_int(text)
-    if v > MAX_HORIZON:
-        raise argparse.ArgumentTypeError(f"must be at most {MAX_HORIZON:,} slots, got {text!r} (the engine keeps "
-                                          f"per-slot arrays)")
-    return v
+    return _at_most(nonneg_int(text), text, MAX_HORIZON, f"{MAX_HORIZON:,} slots", "the engine keeps per-slot arrays")
 
 
 def positive_float(text: str) -> float:
