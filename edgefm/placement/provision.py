@@ -327,8 +327,8 @@ def _ladder(ms, eps, strict, relaxed, size, budget: float = float("nan")) -> tup
                 tight = np.isfinite(budget) and budget < ms.mean_service_ms
                 hint = (f"its waiting budget is {budget:.3g} ms, less than its mean service "
                         f"{ms.mean_service_ms:.3g} ms: the deadlines leave it almost no time to wait after the "
-                        f"shortest path's transfers and services (slow links or tight deadlines; docs/model.md "
-                        f"§11.2), which no eps can fix" if tight else "use a larger eps")
+                        f"shortest path's transfers and services (slow links or tight deadlines; "
+                        f"docs/model.md §11.2), which no eps can fix" if tight else "use a larger eps")
                 raise InfeasibleError(f"eps = {e:g}: no pool of {ms.name} meets its waiting budget with probability "
                                       f"1 - eps ({exc}); {hint}") from None
             e = min(2.0 * e, 0.5)
