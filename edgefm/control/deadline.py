@@ -390,8 +390,14 @@ class EdgeFMController:
             self._core_target = None
             return None
         new = staged_counts(self._core_target, x, state.free_capacity, self.sc.demand)
-        self.core_x = new
-        self.free0 = self.sc.capacity - new @ self.sc.demand
+        # the engine removes idle instances only: a busy one stays (and holds its room) until a later slot
+        core = state.core
+        ok = core.inst_alive & (core.inst_free_at <= state.now)
+        idle = np.zeros_like(x)
+        np.add.at(idle, (core.inst_node[ok], core.inst_ms[ok]), 1)
+        after = np.where(new < x, np.maximum(new, x - idle), new)
+        self.core_x = after
+        self.free0 = self.sc.capacity - after @ self.sc.demand
         return None if np.array_equal(new, x) else new
 
     def _fit_light(self, counts: np.ndarray, busy: np.ndarray, node_up: np.ndarray) -> np.ndarray:
