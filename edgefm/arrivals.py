@@ -147,17 +147,14 @@ def check_volume(scenario: Scenario, n_slots=None) -> float:
     ------
     ScenarioError
         More than :data:`MAX_TASKS` expected tasks (names the load, rate and horizon to lower), or a
-        horizon above :data:`~edgefm.scenario.spec.MAX_HORIZON` slots, the limit of a scenario file's
+        horizon above :data:`~edgefm.scenario.schema.MAX_HORIZON` slots, the limit of a scenario file's
         ``horizon_slots`` (the engine keeps per-slot arrays; arrivals alone may be longer, e.g. a
         trace replayed at its native rate).
     """
     from .errors import ScenarioError
-    from .scenario.spec import MAX_HORIZON
+    from .scenario.schema import check_horizon
 
-    T = horizon(scenario, n_slots)
-    if T > MAX_HORIZON:
-        raise ScenarioError(f"must be at most {MAX_HORIZON:,} slots, got {T:,} (the engine keeps per-slot arrays)",
-                            field="n_slots")
+    T = check_horizon(horizon(scenario, n_slots), "n_slots")
     total = float(np.sum(scenario.arrival_rates)) * T * scenario.slot_ms
     if not total <= MAX_TASKS:
         raise ScenarioError(f"a run would expect {total:.3g} tasks (total rate {float(np.sum(scenario.arrival_rates)):.3g}"

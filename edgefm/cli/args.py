@@ -49,27 +49,30 @@ def nonneg_float(text: str) -> float:
     return v
 
 
-def _at_most(v, text: str, limit, shown: str, why: str):
-    if v > limit:
-        raise argparse.ArgumentTypeError(f"must be at most {shown}, got {text!r} ({why})")
-    return v
+def _within(check, v):
+    """``check(v)`` (a scenario limit, :mod:`edgefm.scenario.schema`), its error as an argparse one."""
+    from ..errors import ScenarioError
+
+    try:
+        return check(v)
+    except ScenarioError as exc:
+        raise argparse.ArgumentTypeError(exc.reason) from None
 
 
 def load_value(text: str) -> float:
-    """A load multiplier: a finite number in [0, MAX_LOAD] (:data:`edgefm.scenario.spec.MAX_LOAD`, the
+    """A load multiplier: a finite number in [0, MAX_LOAD] (:func:`edgefm.scenario.schema.check_load`, the
     limit of a scenario file's ``load`` and of sweep files' ``loads``)."""
-    from ..scenario.spec import MAX_LOAD
+    from ..scenario.schema import check_load
 
-    return _at_most(nonneg_float(text), text, MAX_LOAD, f"{MAX_LOAD:g}",
-                    "a load multiplier scales the file's rates; larger ones overflow the placement's counts")
+    return _within(check_load, nonneg_float(text))
 
 
 def slot_count(text: str) -> int:
-    """A horizon in slots: an integer in [0, MAX_HORIZON] (:data:`edgefm.scenario.spec.MAX_HORIZON`, the
+    """A horizon in slots: an integer in [0, MAX_HORIZON] (:func:`edgefm.scenario.schema.check_horizon`, the
     limit of a scenario file's ``horizon_slots``)."""
-    from ..scenario.spec import MAX_HORIZON
+    from ..scenario.schema import check_horizon
 
-    return _at_most(nonneg_int(text), text, MAX_HORIZON, f"{MAX_HORIZON:,} slots", "the engine keeps per-slot arrays")
+    return _within(check_horizon, nonneg_int(text))
 
 
 def positive_float(text: str) -> float:

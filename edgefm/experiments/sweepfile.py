@@ -71,25 +71,21 @@ def _methods(val, fld, src) -> tuple:
 def _loads(val, fld, src) -> tuple:
     if not isinstance(val, list) or not val:
         raise _err(f"expected a non-empty list of load multipliers, got {val!r}", fld, src)
-    from ..scenario.spec import MAX_LOAD
+    from ..scenario.schema import check_load
 
     for i, v in enumerate(val):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 < v < math.inf):
             raise _err(f"must be a finite number > 0, got {v!r}", f"{fld}[{i}]", src)
-        if v > MAX_LOAD:  # the limit of a scenario file's load and of --load
-            raise _err(f"must be at most {MAX_LOAD:g}, got {v:g} (a load multiplier scales the file's rates; "
-                       f"larger ones overflow the placement's counts)", f"{fld}[{i}]", src)
+        check_load(v, f"{fld}[{i}]", src)  # the limit of a scenario file's load and of --load
     return tuple(float(v) for v in val)
 
 
 def _horizon(v, fld, src) -> int:
-    from ..scenario.spec import MAX_HORIZON
+    from ..scenario.schema import check_horizon
 
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
         raise _err(f"must be an integer >= 1, got {v!r}", fld, src)
-    if v > MAX_HORIZON:  # the limit of a scenario file's horizon_slots and of --slots
-        raise _err(f"must be at most {MAX_HORIZON:,} slots, got {v:,} (the engine keeps per-slot arrays)", fld, src)
-    return v
+    return check_horizon(v, fld, src)  # the limit of a scenario file's horizon_slots and of --slots
 
 
 def _override(val, fld, src, nodes=()) -> dict:

@@ -39,7 +39,7 @@ def sample_scenario(spec: ScenarioSpec | str | Path, seed: int = 0, load: float 
         Scenario seed (non-negative).
     load : float, optional
         Load multiplier on every arrival rate; defaults to the file's ``load``. A finite number in
-        [0, :data:`~edgefm.scenario.spec.MAX_LOAD`], else :class:`~edgefm.errors.ScenarioError`.
+        [0, :data:`~edgefm.scenario.schema.MAX_LOAD`], else :class:`~edgefm.errors.ScenarioError`.
 
     Examples
     --------

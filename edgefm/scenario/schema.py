@@ -30,7 +30,9 @@ __all__ = [
     "ControlParams",
     "Scenario",
     "MAX_LOAD",
+    "MAX_HORIZON",
     "check_load",
+    "check_horizon",
 ]
 
 #: The four resource types of the model (K = 4), in this order everywhere.
@@ -214,6 +216,28 @@ class ControlParams:
 #: counts, Poisson draws); a million times a file's demand is a different scenario, not a load
 #: study, and already far beyond what a run can simulate (:data:`edgefm.arrivals.MAX_TASKS`).
 MAX_LOAD = 1e6
+
+
+#: Longest horizon in slots (file ``horizon_slots``, ``--slots``, sweep ``horizon_slots``, a run's
+#: ``n_slots``): the engine keeps per-slot arrays (a few hundred bytes a slot), so 10^6 slots stay
+#: within a few hundred MB.
+MAX_HORIZON = 1_000_000
+
+
+def check_horizon(slots: int, field: str = "horizon_slots", source: str | None = None) -> int:
+    """``slots`` if it is at most :data:`MAX_HORIZON` (the caller checks that it is a count).
+
+    Raises
+    ------
+    ~edgefm.errors.ScenarioError
+        Naming ``source`` and ``field`` and the reason.
+    """
+    if slots > MAX_HORIZON:
+        from ..errors import ScenarioError as _ScenarioError
+
+        raise _ScenarioError(f"must be at most {MAX_HORIZON:,} slots, got {slots:,} (the engine keeps per-slot "
+                             f"arrays)", field=field, source=source)
+    return slots
 
 
 def check_load(load, field: str = "load", source: str | None = None) -> float:

@@ -34,10 +34,10 @@ from typing import Any
 import networkx as nx
 
 from ..errors import ScenarioError, ScenarioWarning
-from .schema import MAX_LOAD, RESOURCES, ControlParams, PlacementParams, Uplink, check_load
+from .schema import MAX_HORIZON, MAX_LOAD, RESOURCES, ControlParams, PlacementParams, Uplink, check_horizon, check_load
 
-__all__ = ["Range", "ScenarioSpec", "load_spec", "spec_from_dict", "check_load", "MAX_VALUE", "MIN_POSITIVE",
-           "MAX_HORIZON", "MAX_LOAD"]
+__all__ = ["Range", "ScenarioSpec", "load_spec", "spec_from_dict", "check_load", "check_horizon", "MAX_VALUE",
+           "MIN_POSITIVE", "MAX_HORIZON", "MAX_LOAD"]
 
 #: Largest magnitude of any number in a scenario file. Rates, work, payloads, capacities and costs
 #: are multiplied together (occupancy = rate x work / speed, cost over the horizon, Poisson means per
@@ -47,9 +47,6 @@ MAX_VALUE = 1e12
 #: by such a rate, and below 1e-9 it leaves the range in which the slotted engine's times (ms,
 #: float64) keep their resolution.
 MIN_POSITIVE = 1e-9
-#: Longest horizon in slots: the engine keeps per-slot arrays (a few hundred bytes a slot), so 10^6
-#: slots stay within a few hundred MB.
-MAX_HORIZON = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -351,14 +348,8 @@ def spec_from_dict(doc: Any, source: str | None = None) -> ScenarioSpec:
     c.mapping(doc, "", required=top_req, optional=top_opt)
     name = c.name(doc["name"], "name")
     slot = c.number(doc.get("slot_ms", 1.0), "slot_ms", strict=True)
-    horizon = c.integer(doc.get("horizon_slots", 1000), "horizon_slots", lo=1)
-    if horizon > MAX_HORIZON:
-        c.fail("horizon_slots", f"must be at most {MAX_HORIZON:,} slots, got {horizon:,} (the engine keeps "
-                                f"per-slot arrays)")
-    load = c.number(doc.get("load", 1.0), "load")
-    if load > MAX_LOAD:
-        c.fail("load", f"must be at most {MAX_LOAD:g}, got {load:g} (a load multiplier scales the rates; "
-                       f"larger ones overflow the placement's counts)")
+    horizon = check_horizon(c.integer(doc.get("horizon_slots", 1000), "horizon_slots", lo=1), "horizon_slots", source)
+    load = check_load(c.number(doc.get("load", 1.0), "load"), "load", source)
 
     # nodes
     classes = c.mapping(doc["node_classes"], "node_classes")
