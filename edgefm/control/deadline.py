@@ -360,7 +360,7 @@ class EdgeFMController:
         from .recover import recovery_plan
 
         t0 = time.perf_counter()
-        alive = self._alive(state)
+        alive, _ = self._core_counts(state)
         try:
             rp = recovery_plan(self.sc, alive, state.node_up, eps=self.eps)
         except EdgeFMError:
@@ -374,27 +374,27 @@ class EdgeFMController:
                                     added=int((self._core_target - alive).clip(min=0).sum())))
         return True
 
-    def _alive(self, state: State) -> np.ndarray:
-        """Core counts (V, M) of the instances alive now (those on down nodes included)."""
+    def _core_counts(self, state: State) -> tuple[np.ndarray, np.ndarray]:
+        """Core counts (V, M) of the instances alive now (those on down nodes included), and of those
+        among them that are idle (the only ones the engine removes, :mod:`edgefm.sim.core_pool`)."""
         core = state.core
-        x = np.zeros_like(self.core_x)
-        np.add.at(x, (core.inst_node[core.inst_alive], core.inst_ms[core.inst_alive]), 1)
-        return x
+        alive = np.zeros_like(self.core_x)
+        np.add.at(alive, (core.inst_node[core.inst_alive], core.inst_ms[core.inst_alive]), 1)
+        ok = core.inst_alive & (core.inst_free_at <= state.now)
+        idle = np.zeros_like(alive)
+        np.add.at(idle, (core.inst_node[ok], core.inst_ms[ok]), 1)
+        return alive, idle
 
     def _start_core(self, state: State):
         """E32: the core counts to ask for this slot (None when there is nothing to change)."""
         from .recover import staged_counts
 
-        x = self._alive(state)
+        x, idle = self._core_counts(state)
         if np.array_equal(x, self._core_target):
             self._core_target = None
             return None
         new = staged_counts(self._core_target, x, state.free_capacity, self.sc.demand)
         # the engine removes idle instances only: a busy one stays (and holds its room) until a later slot
-        core = state.core
-        ok = core.inst_alive & (core.inst_free_at <= state.now)
-        idle = np.zeros_like(x)
-        np.add.at(idle, (core.inst_node[ok], core.inst_ms[ok]), 1)
         after = np.where(new < x, np.maximum(new, x - idle), new)
         self.core_x = after
         self.free0 = self.sc.capacity - after @ self.sc.demand
@@ -405,8 +405,9 @@ class EdgeFMController:
         ones go, the largest first, on a node where a re-plan's core additions came first."""
         dem = self.sc.demand
         over = (counts @ dem - np.where(node_up[:, None], self.free0, 0.0) > 1e-9).any(axis=1)
+        largest = np.argsort(-dem.sum(axis=1), kind="stable").tolist()
         for v in np.flatnonzero(over).tolist():
-            for m in np.argsort(-dem.sum(axis=1), kind="stable").tolist():
+            for m in largest:
                 while counts[v, m] > busy[v, m] and (counts[v] @ dem > self.free0[v] + 1e-9).any():
                     counts[v, m] -= 1
         return counts
@@ -532,16 +533,10 @@ class EdgeFMController:
         self.resizer.observe(t, self.task_type[lo:hi])
         if not self.elastic or not state.node_up.all():
             return None
-        core = state.core
-        alive = core.inst_alive
-        x = np.zeros_like(self.core_x)
-        np.add.at(x, (core.inst_node[alive], core.inst_ms[alive]), 1)
+        x, idle = self._core_counts(state)
         target = self.resizer.target(t, x.sum(axis=0))
         if target is None:
             return None
-        idle = np.zeros_like(x)
-        ok = alive & (core.inst_free_at <= state.now)
-        np.add.at(idle, (core.inst_node[ok], core.inst_ms[ok]), 1)
         free = self.sc.capacity - (x + counts) @ self.sc.demand
         new = self.resizer.place(x, target, free, idle, state.node_up)
         if np.array_equal(new, x):
